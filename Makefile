@@ -1,0 +1,42 @@
+# The two set-up commands of a fresh machine are `make demo` and `make test`;
+# every target installs what it needs.
+GO      ?= go
+WASMBIN := $(shell $(GO) env GOROOT)/lib/wasm
+# Packages that also run compiled to js/wasm under Node.
+WASMPKG := ./core/...
+BUILD   := build
+
+.PHONY: all demo test test-native test-wasm lint bench deps
+
+all: test
+
+# The main job on an embedded default (see README).
+demo:
+	$(GO) run ./tools/cnn demo
+
+test: deps lint test-native test-wasm
+
+deps:
+	@command -v node >/dev/null || { echo "make test needs node (apt-get install -y nodejs)"; exit 1; }
+	$(GO) mod download
+
+lint:
+	@f=$$(gofmt -l .); if [ -n "$$f" ]; then echo "gofmt would change:"; echo "$$f"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet $(WASMPKG)
+
+test-native:
+	mkdir -p $(BUILD)
+	$(GO) test ./...
+	CNN_PARITY_WRITE=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 -run NativeWasmParity ./core/cpu/
+
+# js/wasm under Node; the parity test compares with the native outputs.
+test-wasm: test-native
+	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_PARITY_READ=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 $(WASMPKG)
+
+# GFLOP/s of the conv and matmul kernels natively and in js/wasm (single thread).
+bench:
+	mkdir -p $(BUILD)
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-native.txt
+	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-wasm.txt
+	$(GO) run ./tools/benchtable native=$(BUILD)/bench-native.txt wasm=$(BUILD)/bench-wasm.txt

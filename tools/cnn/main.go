@@ -1,0 +1,35 @@
+// Command cnn is the runtime's command line: it runs models natively on
+// the CPU backend.
+//
+//	cnn demo     walk the lecture's AlexNet through the runtime on a generated image
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage: cnn <command> [flags]
+
+commands:
+  demo    run the lecture's AlexNet layer chain on a generated image (CPU backend)`)
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "demo":
+		err = demo(os.Stdout)
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cnn:", err)
+		os.Exit(1)
+	}
+}
