@@ -110,6 +110,9 @@ type Named struct {
 	Layer Layer
 }
 
+// N names a child layer: nn.Sequential{nn.N("conv1", c), nn.N("bn1", b)}.
+func N(name string, l Layer) Named { return Named{Name: name, Layer: l} }
+
 // prefixed renames a child's parameters into the parent's scope.
 func prefixed(name string, ps []Param) []Param {
 	out := make([]Param, len(ps))

@@ -13,8 +13,8 @@ import (
 func basicBlock(bd *nn.Builder, cin, cout, stride int) *nn.Residual {
 	return &nn.Residual{
 		Body: nn.Sequential{
-			{"conv1", bd.Conv2D(cin, cout, 3, nn.ConvOpt{Stride: stride, Pad: 1})}, {"bn1", bd.BatchNorm(cout)}, {"", nn.Act(core.ReLU)},
-			{"conv2", bd.Conv2D(cout, cout, 3, nn.ConvOpt{Pad: 1})}, {"bn2", bd.BatchNorm(cout)},
+			nn.N("conv1", bd.Conv2D(cin, cout, 3, nn.ConvOpt{Stride: stride, Pad: 1})), nn.N("bn1", bd.BatchNorm(cout)), nn.N("", nn.Act(core.ReLU)),
+			nn.N("conv2", bd.Conv2D(cout, cout, 3, nn.ConvOpt{Pad: 1})), nn.N("bn2", bd.BatchNorm(cout)),
 		},
 		Shortcut:     nn.Seq(bd.Conv2D(cin, cout, 1, nn.ConvOpt{Stride: stride}), bd.BatchNorm(cout)),
 		ShortcutName: "downsample",
@@ -26,10 +26,10 @@ func TestBlockNamesCountsAndForward(t *testing.T) {
 	b := cpu.New()
 	bd := nn.NewBuilder(b, 1)
 	net := nn.Sequential{
-		{"layer1", nn.Seq(basicBlock(bd, 3, 8, 2))},
-		{"mix", nn.Concat{{"", nn.Identity{}}, {"branch", bd.Conv2D(8, 4, 1, nn.ConvOpt{Bias: true})}}},
-		{"pool", nn.GlobalAvgPool{}}, {"flat", nn.Flatten{}},
-		{"fc", bd.Linear(12, 5, core.Identity)},
+		nn.N("layer1", nn.Seq(basicBlock(bd, 3, 8, 2))),
+		nn.N("mix", nn.Concat{nn.N("", nn.Identity{}), nn.N("branch", bd.Conv2D(8, 4, 1, nn.ConvOpt{Bias: true}))}),
+		nn.N("pool", nn.GlobalAvgPool{}), nn.N("flat", nn.Flatten{}),
+		nn.N("fc", bd.Linear(12, 5, core.Identity)),
 	}
 	if err := bd.Err(); err != nil {
 		t.Fatal(err)
@@ -81,11 +81,11 @@ func TestForwardMatchesOps(t *testing.T) {
 	bd := nn.NewBuilder(b, 2)
 	conv := bd.Conv2D(2, 3, 3, nn.ConvOpt{Pad: 1, Bias: true})
 	bn := bd.BatchNorm(3)
-	_ = nn.Load(nn.Sequential{{"c", conv}, {"bn", bn}}, map[string][]float32{
+	_ = nn.Load(nn.Sequential{nn.N("c", conv), nn.N("bn", bn)}, map[string][]float32{
 		"c.weight": ramp(3 * 3 * 2 * 3), "c.bias": {1, -1, 0.5},
 		"bn.weight": {1, 2, 3}, "bn.bias": {0, 1, 0}, "bn.running_mean": {0.5, 0, -1}, "bn.running_var": {1, 4, 0.25},
 	})
-	net := nn.Sequential{{"c", conv}, {"bn", bn}, {"", nn.Act(core.ReLU)}}
+	net := nn.Sequential{nn.N("c", conv), nn.N("bn", bn), nn.N("", nn.Act(core.ReLU))}
 	x, _ := core.FromData(b, core.Shape{1, 4, 4, 2}, ramp(32))
 	y, err := net.Forward(nn.Eval, x)
 	if err != nil {
@@ -105,7 +105,7 @@ func TestForwardMatchesOps(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	bd := nn.NewBuilder(cpu.New(), 3)
-	net := nn.Sequential{{"fc", bd.Linear(2, 2, core.Identity)}}
+	net := nn.Sequential{nn.N("fc", bd.Linear(2, 2, core.Identity))}
 	for _, tc := range []struct {
 		values map[string][]float32
 		want   string
