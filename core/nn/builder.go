@@ -13,7 +13,10 @@ import (
 type Builder struct {
 	B   core.Backend
 	RNG *core.RNG
-	err error
+	// ShapesOnly allocates tensors without writing values (with a backend
+	// that holds no memory, models can be planned and counted for free).
+	ShapesOnly bool
+	err        error
 }
 
 // NewBuilder returns a builder for backend b seeded with seed.
@@ -31,7 +34,7 @@ func (bd *Builder) tensor(s core.Shape, fill func(i int) float32) *core.Tensor {
 	}
 	var t *core.Tensor
 	var err error
-	if fill == nil {
+	if fill == nil || bd.ShapesOnly {
 		t, err = core.New(bd.B, s)
 	} else {
 		d := make([]float32, s.Size())

@@ -59,6 +59,10 @@ type Row struct {
 	Params int64 // trainable elements
 	MACs   int64 // multiply-adds (batch as given)
 	Field  Field
+	// InPlace marks a row whose output needs no memory of its own in
+	// inference: activations and dropout overwrite their input, batch
+	// norm and layer scale fold into the preceding convolution at load.
+	InPlace bool
 }
 
 // Trace collects the rows of a plan.
@@ -92,6 +96,13 @@ func (t *Trace) add(kind string, out core.Shape, params, macs int64, f Field) {
 		return
 	}
 	*t.rows = append(*t.rows, Row{Name: t.prefix, Kind: kind, Out: out.Clone(), Params: params, MACs: macs, Field: f})
+}
+
+// inPlace marks the last recorded row as computed in place.
+func (t *Trace) inPlace() {
+	if t != nil && len(*t.rows) > 0 {
+		(*t.rows)[len(*t.rows)-1].InPlace = true
+	}
 }
 
 func join(prefix, name string) string {

@@ -34,6 +34,7 @@ func (n *BatchNorm) Plan(t *Trace, in core.Shape, f Field) (core.Shape, Field, e
 		return nil, f, fmt.Errorf("batch norm: input %v, %d channels expected", in, n.Gamma.Size())
 	}
 	t.add("BatchNorm", in, int64(2*n.Gamma.Size()), 0, f)
+	t.inPlace()
 	return in, f, nil
 }
 
@@ -75,6 +76,7 @@ func (s *ChannelScale) Params() []Param { return []Param{{Name: "", T: s.Gamma}}
 // Plan records the layer; it keeps the shape.
 func (s *ChannelScale) Plan(t *Trace, in core.Shape, f Field) (core.Shape, Field, error) {
 	t.add("Scale", in, int64(s.Gamma.Size()), 0, f)
+	t.inPlace()
 	return in, f, nil
 }
 

@@ -23,6 +23,7 @@ func (a *Activation) Params() []Param { return nil }
 // Plan records the layer; it keeps the shape.
 func (a *Activation) Plan(t *Trace, in core.Shape, f Field) (core.Shape, Field, error) {
 	t.add(a.F.Op.String(), in, 0, 0, f)
+	t.inPlace()
 	return in, f, nil
 }
 
@@ -51,6 +52,7 @@ func (Flatten) Params() []Param { return nil }
 func (Flatten) Plan(t *Trace, in core.Shape, f Field) (core.Shape, Field, error) {
 	out := core.Shape{in[0], in.Size() / in[0]}
 	t.add("Flatten", out, 0, 0, f)
+	t.inPlace() // a view of its input
 	return out, f, nil
 }
 
@@ -90,6 +92,7 @@ func (d *Dropout) Params() []Param { return nil }
 // Plan records the layer; it keeps the shape.
 func (d *Dropout) Plan(t *Trace, in core.Shape, f Field) (core.Shape, Field, error) {
 	t.add(fmt.Sprintf("Dropout %.2g", d.P), in, 0, 0, f)
+	t.inPlace()
 	return in, f, nil
 }
 
@@ -127,7 +130,11 @@ func (p *Pool) Plan(t *Trace, in core.Shape, f Field) (core.Shape, Field, error)
 		s = p.P.Stride[0]
 	}
 	f = f.grow(p.P.Kernel[0], s)
-	t.add(fmt.Sprintf("%sPool %dx%d/%d", p.P.Op, p.P.Kernel[0], p.P.Kernel[len(p.P.Kernel)-1], s), out, 0, 0, f)
+	kind := "MaxPool"
+	if p.P.Op == core.AvgPool {
+		kind = "AvgPool"
+	}
+	t.add(fmt.Sprintf("%s %dx%d/%d", kind, p.P.Kernel[0], p.P.Kernel[len(p.P.Kernel)-1], s), out, 0, 0, f)
 	return out, f, nil
 }
 

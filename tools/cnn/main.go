@@ -1,7 +1,9 @@
 // Command cnn is the runtime's command line: it runs models natively on
 // the CPU backend.
 //
-//	cnn demo     walk the lecture's AlexNet through the runtime on a generated image
+//	cnn demo                     walk the lecture's AlexNet through the runtime on a generated image
+//	cnn models                   list the zoo
+//	cnn summary <model> [--json] per-layer shapes, parameters, multiply-adds, memory, receptive field
 package main
 
 import (
@@ -13,7 +15,9 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage: cnn <command> [flags]
 
 commands:
-  demo    run the lecture's AlexNet layer chain on a generated image (CPU backend)`)
+  demo      run the lecture's AlexNet layer chain on a generated image (CPU backend)
+  models    list the zoo with parameters and multiply-adds
+  summary   per-layer table of a zoo model: cnn summary <model> [--json] [--size N]`)
 	os.Exit(2)
 }
 
@@ -25,6 +29,10 @@ func main() {
 	switch os.Args[1] {
 	case "demo":
 		err = demo(os.Stdout)
+	case "models":
+		err = listModels(os.Stdout)
+	case "summary":
+		err = summary(os.Stdout, os.Args[2:])
 	default:
 		usage()
 	}
