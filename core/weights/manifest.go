@@ -24,13 +24,16 @@ type Manifest struct {
 	Format int    `json:"format"`
 	Model  string `json:"model"`
 	// Exactly one of Arch and Graph describes the network.
-	Arch    *Arch           `json:"arch,omitempty"`
-	Graph   json.RawMessage `json:"graph,omitempty"`
-	Input   Input           `json:"input"`
-	Labels  []string        `json:"labels,omitempty"`
-	Memory  Memory          `json:"memory"`
-	Tensors []Entry         `json:"tensors"`
-	Chunks  []Chunk         `json:"chunks"`
+	Arch   *Arch           `json:"arch,omitempty"`
+	Graph  json.RawMessage `json:"graph,omitempty"`
+	Input  Input           `json:"input"`
+	Labels []string        `json:"labels,omitempty"`
+	// Output says what the network returns: "logits" (the default: the
+	// runtime applies softmax for probabilities) or "probabilities".
+	Output  string  `json:"output,omitempty"`
+	Memory  Memory  `json:"memory"`
+	Tensors []Entry `json:"tensors"`
+	Chunks  []Chunk `json:"chunks"`
 }
 
 // Arch names a zoo architecture and its configuration.

@@ -4,6 +4,7 @@
 //	cnn demo                     walk the lecture's AlexNet through the runtime on a generated image
 //	cnn models                   list the zoo
 //	cnn summary <model> [--json] per-layer shapes, parameters, multiply-adds, memory, receptive field
+//	cnn predict --model DIR (--image FILE | --raw FILE.f32) [--topk 5] [--json]
 package main
 
 import (
@@ -17,7 +18,8 @@ func usage() {
 commands:
   demo      run the lecture's AlexNet layer chain on a generated image (CPU backend)
   models    list the zoo with parameters and multiply-adds
-  summary   per-layer table of a zoo model: cnn summary <model> [--json] [--size N]`)
+  summary   per-layer table of a zoo model: cnn summary <model> [--json] [--size N]
+  predict   classify with a converted model: cnn predict --model DIR (--image FILE | --raw FILE.f32) [--topk 5] [--json]`)
 	os.Exit(2)
 }
 
@@ -31,6 +33,8 @@ func main() {
 		err = demo(os.Stdout)
 	case "models":
 		err = listModels(os.Stdout)
+	case "predict":
+		err = predict(os.Stdout, os.Args[2:])
 	case "summary":
 		err = summary(os.Stdout, os.Args[2:])
 	default:

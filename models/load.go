@@ -1,0 +1,40 @@
+package models
+
+import (
+	"fmt"
+
+	"webcnn/core"
+	"webcnn/core/nn"
+	"webcnn/core/weights"
+)
+
+// Build makes the network a loaded manifest describes, on backend b, and
+// fills its parameters: a zoo architecture by id, with every manifest
+// tensor mapped by name (missing, unexpected or mis-sized tensors are
+// errors naming them).
+func Build(b core.Backend, m *weights.Model) (nn.Layer, error) {
+	man := m.Manifest
+	switch {
+	case man.Arch != nil:
+		spec, err := Lookup(man.Arch.ID)
+		if err != nil {
+			return nil, err
+		}
+		if c, ok := man.Arch.Config["classes"]; ok {
+			if n, ok := c.(float64); !ok || int(n) != spec.Classes {
+				return nil, fmt.Errorf("models: %s: manifest asks for %v classes, the zoo builds %d", spec.ID, c, spec.Classes)
+			}
+		}
+		l, err := spec.New(&nn.Builder{B: b, RNG: core.NewRNG(0), ShapesOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		if err := nn.Load(l, m.Tensors); err != nil {
+			return nil, fmt.Errorf("models: %s: %w", man.Model, err)
+		}
+		return l, nil
+	case len(man.Graph) > 0:
+		return nil, fmt.Errorf("models: %s: imported graphs are not supported yet", man.Model)
+	}
+	return nil, fmt.Errorf("models: %s: manifest has neither arch nor graph", man.Model)
+}
