@@ -8,7 +8,10 @@ import "fmt"
 // MobileNetV3), then scale every channel of x by its gate.
 func SqueezeExcite(x, w1, b1, w2, b2 *Tensor, act, gate Unary) (*Tensor, error) {
 	s := x.Shape()
-	c := channels(x)
+	c, err := channels("squeeze-excite", x)
+	if err != nil {
+		return nil, err
+	}
 	sq, err := GlobalAvgPool(x)
 	if err != nil {
 		return nil, fmt.Errorf("squeeze-excite: %w", err)
@@ -58,7 +61,11 @@ func SpatialSeparableConv2D(x, wCol, wRow, bias *Tensor, pad Padding, act Unary)
 // takes p (stride, padding, dilation) with act; the pointwise pass has bias
 // and pwAct.
 func DepthwiseSeparableConv2D(x, dw, dwBias, pw, pwBias *Tensor, p Conv, act, pwAct Unary) (*Tensor, error) {
-	p.Groups = channels(x)
+	c, err := channels("depthwise separable conv", x)
+	if err != nil {
+		return nil, err
+	}
+	p.Groups = c
 	p.Act = act
 	y, err := Convolve(x, dw, dwBias, p)
 	if err != nil {

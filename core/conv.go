@@ -111,7 +111,7 @@ func ConvShape(x, w Shape, p Conv) (Shape, error) {
 	}
 	cin, cout := x[d+1], w[d+1]
 	if g < 1 || cin%g != 0 || cout%g != 0 {
-		return nil, fmt.Errorf("conv: groups %d must divide input channels %d and output channels %d", g, cin, cout)
+		return nil, fmt.Errorf("conv: groups %d must divide input channels %d and output channels %d (input %v, weights %v)", g, cin, cout, x, w)
 	}
 	if w[d] != cin/g {
 		return nil, fmt.Errorf("conv: weights %v expect %d input channels per group, input %v with %d groups has %d", w, w[d], x, g, cin/g)

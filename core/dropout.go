@@ -77,6 +77,9 @@ func Dropout(x *Tensor, p float32, g *RNG, mode Mode) (*Tensor, error) {
 // channel, shared by all spatial positions.
 func SpatialDropout(x *Tensor, p float32, g *RNG, mode Mode) (*Tensor, error) {
 	s := x.Shape()
+	if s.Rank() < 2 {
+		return nil, fmt.Errorf("spatial dropout: input %v needs a batch and a channel axis", s)
+	}
 	mask := make(Shape, s.Rank())
 	for i := range mask {
 		mask[i] = 1
@@ -96,6 +99,9 @@ func DropConnect(w *Tensor, p float32, g *RNG, mode Mode) (*Tensor, error) {
 // (scaled by 1/(1-p)), so y = shortcut + StochasticDepth(branch).
 func StochasticDepth(x *Tensor, p float32, g *RNG, mode Mode) (*Tensor, error) {
 	s := x.Shape()
+	if s.Rank() < 1 {
+		return nil, fmt.Errorf("stochastic depth: input %v has no batch axis", s)
+	}
 	mask := make(Shape, s.Rank())
 	for i := range mask {
 		mask[i] = 1

@@ -13,8 +13,15 @@ func checkChannelParam(op, name string, p *Tensor, c int) error {
 	return nil
 }
 
-// channels returns the last extent of x (the channels of NHWC data).
-func channels(x *Tensor) int { s := x.Shape(); return s[s.Rank()-1] }
+// channels returns the last extent of x (the channels of NHWC data), or
+// an error naming op when x is a scalar.
+func channels(op string, x *Tensor) (int, error) {
+	s := x.Shape()
+	if s.Rank() < 1 {
+		return 0, fmt.Errorf("%s: input %v has no channel axis", op, s)
+	}
+	return s[s.Rank()-1], nil
+}
 
 // affine returns x*scale + shift where scale and shift broadcast against x.
 func affine(x, scale, shift *Tensor) (*Tensor, error) {
@@ -36,7 +43,10 @@ func affine(x, scale, shift *Tensor) (*Tensor, error) {
 // y = (x - mean) / sqrt(var + eps) * gamma + beta, per channel (last axis).
 // It folds to one per-channel scale and shift, as a conv folds it at load.
 func BatchNorm(x, gamma, beta, mean, variance *Tensor, eps float32) (*Tensor, error) {
-	c := channels(x)
+	c, err := channels("batch norm", x)
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range []struct {
 		n string
 		t *Tensor
@@ -91,7 +101,10 @@ func FoldBatchNorm(gamma, beta, mean, variance *Tensor, eps float32) (scale, shi
 // convention; momentum 0.1 there).
 func BatchNormTrain(x, gamma, beta, runMean, runVar *Tensor, momentum, eps float32) (*Tensor, error) {
 	s := x.Shape()
-	c := channels(x)
+	c, err := channels("batch norm (train)", x)
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range []struct {
 		n string
 		t *Tensor
@@ -183,6 +196,9 @@ func normalize(x *Tensor, eps float32, axes ...int) (*Tensor, error) {
 // of ConvNeXt, [H, W, C] for the lecture's whole-layer normalization. gamma
 // and beta are the learned elementwise scale and shift.
 func LayerNorm(x, gamma, beta *Tensor, eps float32) (*Tensor, error) {
+	if gamma == nil {
+		return nil, fmt.Errorf("layer norm: gamma is missing")
+	}
 	s, g := x.Shape(), gamma.Shape()
 	k := g.Rank()
 	if k == 0 || k >= s.Rank() || !Shape(s[s.Rank()-k:]).Equal(g) {
@@ -206,7 +222,11 @@ func LayerNorm(x, gamma, beta *Tensor, eps float32) (*Tensor, error) {
 // InstanceNorm normalizes each channel of each sample over its spatial axes,
 // then applies the per-channel gamma and beta.
 func InstanceNorm(x, gamma, beta *Tensor, eps float32) (*Tensor, error) {
-	return GroupNorm(x, channels(x), gamma, beta, eps)
+	c, err := channels("instance norm", x)
+	if err != nil {
+		return nil, err
+	}
+	return GroupNorm(x, c, gamma, beta, eps)
 }
 
 // GroupNorm splits the channels into groups of consecutive channels and
@@ -215,7 +235,10 @@ func InstanceNorm(x, gamma, beta *Tensor, eps float32) (*Tensor, error) {
 // and beta are per channel.
 func GroupNorm(x *Tensor, groups int, gamma, beta *Tensor, eps float32) (*Tensor, error) {
 	s := x.Shape()
-	c := channels(x)
+	c, err := channels("group norm", x)
+	if err != nil {
+		return nil, err
+	}
 	if s.Rank() < 2 || groups < 1 || c%groups != 0 {
 		return nil, fmt.Errorf("group norm: %d groups do not divide the %d channels of %v", groups, c, s)
 	}
@@ -257,7 +280,10 @@ func LRN(x *Tensor, size int, alpha, beta, k float32) (*Tensor, error) {
 	if size < 1 {
 		return nil, fmt.Errorf("lrn: size %d must be positive", size)
 	}
-	c := channels(x)
+	c, err := channels("lrn", x)
+	if err != nil {
+		return nil, err
+	}
 	sq, err := Apply(x, Unary{Op: Square})
 	if err != nil {
 		return nil, fmt.Errorf("lrn: %w", err)

@@ -73,6 +73,9 @@ func shiftedExp(x *Tensor, axisIdx int) (*Tensor, error) {
 // max(w1.x + b1, w2.x + b2). The result has C/k channels.
 func Maxout(x *Tensor, k int) (*Tensor, error) {
 	s := x.Shape()
+	if s.Rank() < 1 {
+		return nil, fmt.Errorf("maxout: input %v has no channel axis", s)
+	}
 	c := s[s.Rank()-1]
 	if k < 1 || c%k != 0 {
 		return nil, fmt.Errorf("maxout: %d channels of %v are not a multiple of %d", c, s, k)
