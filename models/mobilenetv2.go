@@ -62,7 +62,7 @@ func MobileNetV2(bd *nn.Builder, width float64, classes int) nn.Layer {
 //	t == 1: conv.0 (depthwise: .0 conv, .1 BN), conv.1 project, conv.2 BN
 func invertedResidualV2(bd *nn.Builder, cin, cout, s, t int) nn.Layer {
 	hidden := int(float64(cin)*float64(t) + 0.5)
-	var conv nn.Sequential
+	var conv []nn.Layer
 	if t != 1 {
 		conv = append(conv, mobileConvBN(bd, cin, hidden, 1, 1, 1, bd.BatchNorm, core.ReLU6))
 	}

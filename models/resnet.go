@@ -139,14 +139,19 @@ func (r resnet) block(bd *nn.Builder, inplanes, planes, stride int) *nn.Residual
 	case stride == 1 && inplanes == out:
 		// identity shortcut
 	case r.avgDown:
-		var pool nn.Layer = nn.Identity{}
-		if stride > 1 {
-			pool = &nn.Pool{P: core.Pool{Op: core.AvgPool, Kernel: []int{2, 2}, Stride: []int{stride, stride},
-				PadBefore: []int{0, 0}, PadAfter: []int{0, 0}, CeilMode: true}}
-		}
-		block.Shortcut = nn.Seq(pool, bd.Conv2D(inplanes, out, 1, nn.ConvOpt{}), bd.BatchNorm(out))
+		block.Shortcut = nn.Seq(avgDown(stride), bd.Conv2D(inplanes, out, 1, nn.ConvOpt{}), bd.BatchNorm(out))
 	default:
 		block.Shortcut = nn.Seq(bd.Conv2D(inplanes, out, 1, nn.ConvOpt{Stride: stride}), bd.BatchNorm(out))
 	}
 	return block
+}
+
+// avgDown is ResNet-D's shortcut pool, timm's AvgPool2d(2, stride,
+// ceil_mode=True, count_include_pad=False): a window cut by the map's
+// edge averages only what it covers. At stride 1 it is the identity.
+func avgDown(stride int) nn.Layer {
+	if stride == 1 {
+		return nn.Identity{}
+	}
+	return &nn.Pool{P: core.Pool{Op: core.AvgPool, Kernel: []int{2, 2}, Stride: []int{stride, stride}, CeilMode: true}}
 }

@@ -15,8 +15,8 @@ var residualFamilies = []string{
 	"resnet50d", "seresnet50", "densenet121", "densenet169", "convnext_tiny",
 }
 
-// shapesOnly builds a zoo model without weights.
-func shapesOnly(t *testing.T, id string) (Spec, nn.Layer) {
+// residualShapes builds a zoo model without weights.
+func residualShapes(t *testing.T, id string) (Spec, nn.Layer) {
 	t.Helper()
 	spec, err := Lookup(id)
 	if err != nil {
@@ -35,25 +35,26 @@ func shapesOnly(t *testing.T, id string) (Spec, nn.Layer) {
 // what else they add: see each Spec's Source).
 func TestResidualFamiliesCounts(t *testing.T) {
 	for _, id := range residualFamilies {
-		spec, m := shapesOnly(t, id)
-		if got := nn.Count(m); got != spec.Params {
-			t.Errorf("%s: %d parameters, published %d (%s)", id, got, spec.Params, spec.Source)
-		}
-		out, rows, err := nn.PlanOf(m, spec.Input)
-		if err != nil {
-			t.Errorf("%s: plan %v: %v", id, spec.Input, err)
-			continue
-		}
-		if !out.Equal(core.Shape{1, 1000}) {
-			t.Errorf("%s: plan gives %v, want [1 1000]", id, out)
-		}
-		var macs int64
-		for _, r := range rows {
-			macs += r.MACs
-		}
-		if d := math.Abs(float64(macs-spec.MACs)) / float64(spec.MACs); d > 0.02 {
-			t.Errorf("%s: %d MACs, published %d (off by %.1f%%; %s)", id, macs, spec.MACs, 100*d, spec.Source)
-		}
+		t.Run(id, func(t *testing.T) {
+			spec, m := residualShapes(t, id)
+			if got := nn.Count(m); got != spec.Params {
+				t.Errorf("%s: %d parameters, published %d (%s)", id, got, spec.Params, spec.Source)
+			}
+			out, rows, err := nn.PlanOf(m, spec.Input)
+			if err != nil {
+				t.Fatalf("%s: plan %v: %v", id, spec.Input, err)
+			}
+			if !out.Equal(core.Shape{1, 1000}) {
+				t.Errorf("%s: plan gives %v, want [1 1000]", id, out)
+			}
+			var macs int64
+			for _, r := range rows {
+				macs += r.MACs
+			}
+			if d := math.Abs(float64(macs-spec.MACs)) / float64(spec.MACs); d > 0.02 {
+				t.Errorf("%s: %d MACs, published %d (off by %.1f%%; %s)", id, macs, spec.MACs, 100*d, spec.Source)
+			}
+		})
 	}
 }
 
@@ -116,7 +117,7 @@ func TestResidualFamiliesNames(t *testing.T) {
 		{"convnext_tiny", "classifier.0.weight", core.Shape{768}},
 		{"convnext_tiny", "classifier.2.weight", core.Shape{768, 1000}},
 	} {
-		_, m := shapesOnly(t, tc.id)
+		_, m := residualShapes(t, tc.id)
 		p, ok := nn.Lookup(m)[tc.name]
 		switch {
 		case tc.want == nil && ok:
@@ -131,7 +132,7 @@ func TestResidualFamiliesNames(t *testing.T) {
 	// 16 blocks x 3, 4 downsamples), 53 batch norms x 5 (weight, bias,
 	// running_mean, running_var, num_batches_tracked) and fc's 2. We keep
 	// no num_batches_tracked: 53 + 53*4 + 2 = 267.
-	if _, m := shapesOnly(t, "resnet50"); len(m.Params()) != 267 {
+	if _, m := residualShapes(t, "resnet50"); len(m.Params()) != 267 {
 		t.Errorf("resnet50: %d tensors, want 267", len(m.Params()))
 	}
 }
@@ -140,7 +141,7 @@ func TestResidualFamiliesNames(t *testing.T) {
 // pool meets odd maps (200 -> 100 -> 50 -> 25 -> 13): only ceil mode
 // gives the 13 of the stride-2 3x3 conv beside it.
 func TestResNetDCeilPool(t *testing.T) {
-	_, m := shapesOnly(t, "resnet50d")
+	_, m := residualShapes(t, "resnet50d")
 	_, rows, err := nn.PlanOf(m, core.Shape{1, 200, 200, 3})
 	if err != nil {
 		t.Fatal(err)
@@ -152,10 +153,40 @@ func TestResNetDCeilPool(t *testing.T) {
 	}
 }
 
+// TestResNetDShortcutPool checks the values of the 2x2/2 pool on a 3x3
+// map: ceil mode keeps the cut windows on the right and bottom, and
+// count_include_pad=False averages them over what they cover.
+func TestResNetDShortcutPool(t *testing.T) {
+	b := cpu.New()
+	x, err := core.FromData(b, core.Shape{1, 3, 3, 1}, []float32{1, 2, 3, 4, 5, 6, 7, 8, 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := avgDown(2).Forward(nn.Eval, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := y.Data()
+	// (1+2+4+5)/4, (3+6)/2, (7+8)/2, 9/1.
+	want := []float32{3, 4.5, 7.5, 9}
+	if !y.Shape().Equal(core.Shape{1, 2, 2, 1}) || len(got) != len(want) {
+		t.Fatalf("avg pool of a 3x3 map: %v %v, want [1 2 2 1] %v", y.Shape(), got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("avg pool of a 3x3 map: %v, want %v", got, want)
+			break
+		}
+	}
+	if _, ok := avgDown(1).(nn.Identity); !ok {
+		t.Errorf("avgDown(1) is %T, want nn.Identity", avgDown(1))
+	}
+}
+
 // TestConvNeXtStochasticDepth checks the linear rule of torchvision:
 // block b of 18 drops with 0.1 * b / 17.
 func TestConvNeXtStochasticDepth(t *testing.T) {
-	_, m := shapesOnly(t, "convnext_tiny")
+	_, m := residualShapes(t, "convnext_tiny")
 	_, rows, err := nn.PlanOf(m, in224)
 	if err != nil {
 		t.Fatal(err)
@@ -221,46 +252,48 @@ func TestResidualFamiliesForward(t *testing.T) {
 	}
 	in := core.Shape{1, 64, 64, 3}
 	for _, id := range []string{"resnet18", "resnet50d", "seresnet50", "densenet121", "convnext_tiny"} {
-		spec, err := Lookup(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := cpu.New()
-		m, err := spec.New(nn.NewBuilder(b, 7))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, _, err := nn.PlanOf(m, in)
-		if err != nil {
-			t.Fatalf("%s: plan %v: %v", id, in, err)
-		}
-		x, err := core.FromData(b, in, ramp(in.Size()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := m.Forward(nn.Eval, x)
-		if err != nil {
-			t.Fatalf("%s: forward: %v", id, err)
-		}
-		if !y.Shape().Equal(want) || !want.Equal(core.Shape{1, 1000}) {
-			t.Errorf("%s: forward %v, plan %v, want [1 1000]", id, y.Shape(), want)
-		}
-		logits, _ := y.Data()
-		lo, hi := logits[0], logits[0]
-		for i, v := range logits {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				t.Fatalf("%s: logit %d is %v", id, i, v)
+		t.Run(id, func(t *testing.T) {
+			spec, err := Lookup(id)
+			if err != nil {
+				t.Fatal(err)
 			}
-			lo, hi = min(lo, v), max(hi, v)
-		}
-		if lo == hi {
-			t.Errorf("%s: every logit is %v", id, lo)
-		}
+			b := cpu.New()
+			m, err := spec.New(nn.NewBuilder(b, 7))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _, err := nn.PlanOf(m, in)
+			if err != nil {
+				t.Fatalf("%s: plan %v: %v", id, in, err)
+			}
+			x, err := core.FromData(b, in, residualRamp(in.Size()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			y, err := m.Forward(nn.Eval, x)
+			if err != nil {
+				t.Fatalf("%s: forward: %v", id, err)
+			}
+			if !y.Shape().Equal(want) || !want.Equal(core.Shape{1, 1000}) {
+				t.Errorf("%s: forward %v, plan %v, want [1 1000]", id, y.Shape(), want)
+			}
+			logits, _ := y.Data()
+			lo, hi := logits[0], logits[0]
+			for i, v := range logits {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					t.Fatalf("%s: logit %d is %v", id, i, v)
+				}
+				lo, hi = min(lo, v), max(hi, v)
+			}
+			if lo == hi {
+				t.Errorf("%s: every logit is %v", id, lo)
+			}
+		})
 	}
 }
 
-// ramp is a deterministic input in [-1, 1].
-func ramp(n int) []float32 {
+// residualRamp is a deterministic input in [-1, 1].
+func residualRamp(n int) []float32 {
 	d := make([]float32, n)
 	for i := range d {
 		d[i] = float32(i%17)/8 - 1
