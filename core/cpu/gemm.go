@@ -1,0 +1,190 @@
+package cpu
+
+// The blocked GEMM behind MatMul and Conv, in the style of Goto and van de
+// Geijn: B is packed once into column panels of gemmNR, each row block of
+// A (gemmMC rows) is packed into row panels of gemmMR for every depth block
+// of gemmKC, and a register-tiled micro-kernel (kernel.go) multiplies one
+// A panel by one B panel. Panels are zero-padded to full tiles and to a
+// depth that is a multiple of gemmKU, so the kernel never sees an edge;
+// the store clips to the real tile. Accumulation is float32.
+const (
+	gemmMR = 3   // rows of the micro-tile (A panel height)
+	gemmNR = 3   // columns of the micro-tile (B panel width)
+	gemmKU = 4   // unrolling of the kernel's depth loop
+	gemmKC = 256 // depth block: an A and a B panel (3 KiB each) stay in L1
+	gemmMC = 96  // rows per packed A block: 96x256 floats (96 KiB) stay in L2
+)
+
+// mat is a strided matrix view: element (i, j) is d[i*rs + j*cs]. A
+// transposed operand is the same data with rs and cs swapped.
+type mat struct {
+	d      []float32
+	rs, cs int
+}
+
+// packedB is the right operand of a GEMM, k x n, packed for the kernel:
+// depth block kb (rows k0 = kb*gemmKC ...) holds ceil(n/gemmNR) panels one
+// after the other, and panel jp stores, for each depth p < kcp, the
+// gemmNR values B[k0+p][jp*gemmNR + c] (zero beyond k or n).
+type packedB struct {
+	k, n int
+	data []float32
+}
+
+// panels is the number of gemmNR-wide column panels.
+func (pb *packedB) panels() int { return (pb.n + gemmNR - 1) / gemmNR }
+
+// roundKU rounds a depth up to a multiple of the kernel's unrolling.
+func roundKU(kc int) int { return (kc + gemmKU - 1) / gemmKU * gemmKU }
+
+// packB packs the k x n matrix b.
+func packB(b mat, k, n int) *packedB {
+	pb := &packedB{k: k, n: n}
+	np := pb.panels()
+	size := 0
+	for k0 := 0; k0 < k; k0 += gemmKC {
+		size += np * gemmNR * roundKU(min(gemmKC, k-k0))
+	}
+	pb.data = make([]float32, size)
+	off := 0
+	for k0 := 0; k0 < k; k0 += gemmKC {
+		kc := min(gemmKC, k-k0)
+		kcp := roundKU(kc)
+		for jp := 0; jp < np; jp++ {
+			j0 := jp * gemmNR
+			panel := pb.data[off : off+kcp*gemmNR]
+			for c := 0; c < min(gemmNR, n-j0); c++ {
+				src := b.d[k0*b.rs+(j0+c)*b.cs:]
+				for p, s := 0, 0; p < kc; p, s = p+1, s+b.rs {
+					panel[p*gemmNR+c] = src[s]
+				}
+			}
+			off += kcp * gemmNR
+		}
+	}
+	return pb
+}
+
+// packA packs rows [i0, i0+mc) and depths [k0, k0+kc) of a into dst as
+// gemmMR-row panels: panel ip stores, for each depth p < kcp, the values
+// A[i0+ip*gemmMR+r][k0+p], zero beyond the block (dst is reused, so a
+// panel with padding is cleared first).
+func packA(dst []float32, a mat, i0, mc, k0, kc, kcp int) {
+	mp := (mc + gemmMR - 1) / gemmMR
+	for ip := 0; ip < mp; ip++ {
+		panel := dst[ip*kcp*gemmMR : (ip+1)*kcp*gemmMR]
+		i := i0 + ip*gemmMR
+		rows := min(gemmMR, mc-ip*gemmMR)
+		if rows < gemmMR || kc < kcp {
+			clear(panel)
+		}
+		if rows == gemmMR && a.cs == 1 {
+			packRows3(panel, a.d[i*a.rs+k0:], a.rs, kc)
+			continue
+		}
+		for r := 0; r < rows; r++ {
+			src := a.d[(i+r)*a.rs+k0*a.cs:]
+			for p, s := 0, 0; p < kc; p, s = p+1, s+a.cs {
+				panel[p*gemmMR+r] = src[s]
+			}
+		}
+	}
+}
+
+// packRows3 interleaves three rows of length kc, src[0:kc], src[rs:rs+kc]
+// and src[2rs:2rs+kc], into panel: panel[p*3+r] = row r at p. Four depths
+// per step: js/wasm pays a dispatch per loop iteration.
+func packRows3(panel, src []float32, rs, kc int) {
+	s0, s1, s2 := src[:kc:kc], src[rs:rs+kc:rs+kc], src[2*rs:2*rs+kc:2*rs+kc]
+	panel = panel[:3*kc]
+	p := 0
+	for ; p+4 <= kc; p += 4 {
+		d := (*[12]float32)(panel[3*p : 3*p+12])
+		a, b, c := (*[4]float32)(s0[p:p+4]), (*[4]float32)(s1[p:p+4]), (*[4]float32)(s2[p:p+4])
+		d[0], d[1], d[2] = a[0], b[0], c[0]
+		d[3], d[4], d[5] = a[1], b[1], c[1]
+		d[6], d[7], d[8] = a[2], b[2], c[2]
+		d[9], d[10], d[11] = a[3], b[3], c[3]
+	}
+	for ; p < kc; p++ {
+		d := (*[3]float32)(panel[3*p : 3*p+3])
+		d[0], d[1], d[2] = s0[p], s1[p], s2[p]
+	}
+}
+
+// gemmBufLen is the length of the A packing buffer that mul needs.
+func gemmBufLen(k int) int {
+	mp := (gemmMC + gemmMR - 1) / gemmMR
+	return mp * gemmMR * roundKU(min(gemmKC, k))
+}
+
+// mul sets C = ep(A x B) for the m x k matrix a (k >= 1): C's row i is
+// c[i*ldc : i*ldc+n]. abuf is scratch of at least gemmBufLen(k) elements.
+// Each gemmMC-row block of A is packed per depth block; then, per B
+// panel (which stays in L1), the kernel runs down the A panels (in L2).
+// The first depth block stores the tiles, later ones add to them, and the
+// epilogue runs on the block's rows once they are complete.
+func (pb *packedB) mul(a mat, m int, c []float32, ldc int, ep epilogue, abuf []float32) {
+	n, np := pb.n, pb.panels()
+	for i0 := 0; i0 < m; i0 += gemmMC {
+		mc := min(gemmMC, m-i0)
+		mp := (mc + gemmMR - 1) / gemmMR
+		boff := 0
+		for k0 := 0; k0 < pb.k; k0 += gemmKC {
+			kc := min(gemmKC, pb.k-k0)
+			kcp := roundKU(kc)
+			psize := kcp * gemmMR
+			packA(abuf, a, i0, mc, k0, kc, kcp)
+			for jp := 0; jp < np; jp++ {
+				bp := pb.data[boff : boff+kcp*gemmNR]
+				boff += kcp * gemmNR
+				j0 := jp * gemmNR
+				cols := min(gemmNR, n-j0)
+				for ip := 0; ip < mp; ip++ {
+					var t [gemmMR * gemmNR]float32
+					kernel3x3(abuf[ip*psize:(ip+1)*psize], bp, &t)
+					i := i0 + ip*gemmMR
+					storeTile(c[i*ldc+j0:], ldc, &t, min(gemmMR, mc-ip*gemmMR), cols, k0 > 0)
+				}
+			}
+		}
+		for i := i0; i < i0+mc; i++ {
+			ep.apply(c[i*ldc : i*ldc+n])
+		}
+	}
+}
+
+// storeTile writes the rows x cols corner of the micro-tile t into c
+// (row stride ldc), adding to what c holds when acc is set. Full tiles
+// take a straight-line path (copy would call memmove, costly in js/wasm).
+func storeTile(c []float32, ldc int, t *[gemmMR * gemmNR]float32, rows, cols int, acc bool) {
+	if rows == gemmMR && cols == gemmNR {
+		c0, c1, c2 := (*[3]float32)(c[:3]), (*[3]float32)(c[ldc:ldc+3]), (*[3]float32)(c[2*ldc:2*ldc+3])
+		if acc {
+			c0[0], c0[1], c0[2] = c0[0]+t[0], c0[1]+t[1], c0[2]+t[2]
+			c1[0], c1[1], c1[2] = c1[0]+t[3], c1[1]+t[4], c1[2]+t[5]
+			c2[0], c2[1], c2[2] = c2[0]+t[6], c2[1]+t[7], c2[2]+t[8]
+		} else {
+			c0[0], c0[1], c0[2] = t[0], t[1], t[2]
+			c1[0], c1[1], c1[2] = t[3], t[4], t[5]
+			c2[0], c2[1], c2[2] = t[6], t[7], t[8]
+		}
+		return
+	}
+	for r := 0; r < rows; r++ {
+		row := c[r*ldc : r*ldc+cols]
+		tr := t[r*gemmNR : r*gemmNR+cols]
+		for j, v := range tr {
+			if acc {
+				v += row[j]
+			}
+			row[j] = v
+		}
+	}
+}
+
+// gemm sets the m x n matrix C = ep(A x B) for the m x k matrix a and the
+// k x n matrix b (k >= 1); C's row i is c[i*ldc : i*ldc+n].
+func gemm(m, n, k int, a, b mat, c []float32, ldc int, ep epilogue) {
+	packB(b, k, n).mul(a, m, c, ldc, ep, make([]float32, gemmBufLen(k)))
+}
