@@ -1,0 +1,141 @@
+// Command convert turns trained weights into the runtime's format: a
+// manifest.json and content-addressed chunks (core/weights), for a zoo
+// architecture mapped by name from a PyTorch state_dict (.pth/.pt, zip or
+// legacy) or a safetensors file.
+//
+//	go run ./tools/convert --from pytorch --arch resnet50 --in resnet50.pth --out web/models/resnet50
+//
+// Run with -h for every flag.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+const usageText = `usage: convert --from pytorch|safetensors --arch ID --in FILE --out DIR [flags]
+
+Converts a state_dict to the runtime's manifest.json + content-addressed
+chunks, mapping every tensor by name onto the zoo architecture ID (list
+them with: go run ./tools/cnn models) and converting layouts (conv OIHW ->
+HWIO, linear [Out,In] -> [In,Out], flatten order C,H,W -> H,W,C).
+--from onnx and --from tfjs are reserved for the graph importers.
+
+flags:
+  --from FORMAT          pytorch (.pth/.pt, zip or legacy) or safetensors
+  --arch ID              zoo architecture, e.g. resnet50, lenet5
+  --in FILE              the weights file
+  --out DIR              output directory (written atomically)
+  --name ID              model id in the manifest (default: the arch)
+  --dtype f32|f16|int8   storage of the weights (default f32; int8 is
+                         per-output-channel symmetric, 1-D tensors stay f32)
+  --chunk SIZE           chunk file size bound (default 4MiB)
+  --labels FILE          class labels, one per line (as many as classes)
+  --input-size N         input height and width (default: the zoo's)
+  --mean A,B,C           per-channel mean after scaling (default: ImageNet's
+  --std A,B,C            0.485,0.456,0.406 / 0.229,0.224,0.225 for RGB models)
+  --scale S              pixel scale, a number or a fraction (default 1/255)
+  --offset O             added after scaling (default 0; Keras models: -1
+                         with scale 1/127.5)
+  --channel-order ORDER  RGB, BGR or GRAY (default RGB; GRAY for 1 channel)
+
+A progress bar is drawn when stdout is a terminal; the summary line is
+always printed.
+`
+
+// parseFlags reads the command line into options.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usageText) }
+	fs.StringVar(&o.From, "from", "", "")
+	fs.StringVar(&o.Arch, "arch", "", "")
+	fs.StringVar(&o.In, "in", "", "")
+	fs.StringVar(&o.Out, "out", "", "")
+	fs.StringVar(&o.Name, "name", "", "")
+	fs.StringVar(&o.DType, "dtype", "f32", "")
+	fs.StringVar(&o.Labels, "labels", "", "")
+	fs.StringVar(&o.ChannelOrder, "channel-order", "", "")
+	fs.IntVar(&o.InputSize, "input-size", 0, "")
+	chunk := fs.String("chunk", "4MiB", "")
+	mean := fs.String("mean", "", "")
+	std := fs.String("std", "", "")
+	scale := fs.String("scale", "", "")
+	offset := fs.String("offset", "", "")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	bad := func(format string, a ...any) (options, error) {
+		err := fmt.Errorf(format, a...)
+		fmt.Fprintf(stderr, "convert: %v\n%s(convert -h lists every flag)\n", err, usageText[:strings.Index(usageText, "\n")+1])
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return bad("unexpected arguments %q", fs.Args())
+	}
+	if o.From == "" || o.In == "" || o.Out == "" {
+		return bad("--from, --in and --out are required")
+	}
+	switch o.DType {
+	case "f32", "f16", "int8":
+	default:
+		return bad("--dtype %q: want f32, f16 or int8", o.DType)
+	}
+	var err error
+	if o.Chunk, err = parseSize(*chunk); err != nil {
+		return bad("--chunk: %v", err)
+	}
+	for _, f := range []struct {
+		name string
+		s    string
+		dst  *[]float32
+	}{{"mean", *mean, &o.Mean}, {"std", *std, &o.Std}} {
+		if f.s != "" {
+			if *f.dst, err = parseFloats(f.s); err != nil {
+				return bad("--%s: %v", f.name, err)
+			}
+		}
+	}
+	for _, f := range []struct {
+		name string
+		s    string
+		dst  **float32
+	}{{"scale", *scale, &o.Scale}, {"offset", *offset, &o.Offset}} {
+		if f.s != "" {
+			v, err := parseFloat(f.s)
+			if err != nil {
+				return bad("--%s: %v", f.name, err)
+			}
+			*f.dst = &v
+		}
+	}
+	if o.InputSize < 0 {
+		return bad("--input-size %d", o.InputSize)
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		os.Exit(2)
+	}
+	if term.IsTerminal(int(os.Stdout.Fd())) {
+		o.Progress = os.Stdout
+	}
+	o.Log = os.Stdout
+	if err := convert(o); err != nil {
+		fmt.Fprintln(os.Stderr, "convert:", err)
+		os.Exit(1)
+	}
+}
