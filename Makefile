@@ -6,7 +6,7 @@ WASMBIN := $(shell $(GO) env GOROOT)/lib/wasm
 WASMPKG := ./core/...
 BUILD   := build
 
-.PHONY: all demo test test-native test-wasm lint bench deps
+.PHONY: all demo test test-native test-wasm test-zoo-full lint bench deps
 
 all: test
 
@@ -19,6 +19,7 @@ test: deps lint test-native test-wasm
 deps:
 	@command -v node >/dev/null || { echo "make test needs node (apt-get install -y nodejs)"; exit 1; }
 	$(GO) mod download
+	npm install --ignore-scripts --no-audit --no-fund
 
 lint:
 	@f=$$(gofmt -l .); if [ -n "$$f" ]; then echo "gofmt would change:"; echo "$$f"; exit 1; fi
@@ -27,12 +28,17 @@ lint:
 
 test-native:
 	mkdir -p $(BUILD)
-	$(GO) test ./...
+	CNN_REQUIRE_ORT=1 CNN_REQUIRE_NPM=1 $(GO) test ./...
 	CNN_PARITY_WRITE=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 -run NativeWasmParity ./core/cpu/
 
 # js/wasm under Node; the parity test compares with the native outputs.
 test-wasm: test-native
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_PARITY_READ=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 $(WASMPKG)
+
+# Every zoo model against onnxruntime-node, including VGG (ONNX files over
+# 500 MB), ResNet-101/152 and Wide ResNet-50-2 (about 2 minutes more).
+test-zoo-full: deps
+	CNN_REQUIRE_ORT=1 CNN_ZOO_FULL=1 $(GO) test -count=1 -timeout 30m -run CrossCheck ./models/
 
 # GFLOP/s of the conv and matmul kernels natively and in js/wasm (single thread).
 bench:
