@@ -85,6 +85,8 @@ func (t *Tensor) Reshape(s ...int) (*Tensor, error) {
 			infer = i
 		case d <= 0:
 			return nil, fmt.Errorf("reshape %v to %v: bad extent %d", t.shape, Shape(s), d)
+		case known > t.Size()/d:
+			return nil, fmt.Errorf("reshape %v (%d elements) to %v: too many elements", t.shape, t.Size(), Shape(s))
 		default:
 			known *= d
 		}

@@ -11,7 +11,7 @@ import (
 // Build makes the network a loaded manifest describes, on backend b, and
 // fills its parameters: a zoo architecture by id, with every manifest
 // tensor mapped by name (missing, unexpected or mis-sized tensors are
-// errors naming them).
+// errors naming them), or an imported graph.
 func Build(b core.Backend, m *weights.Model) (nn.Layer, error) {
 	man := m.Manifest
 	switch {
@@ -34,7 +34,11 @@ func Build(b core.Backend, m *weights.Model) (nn.Layer, error) {
 		}
 		return l, nil
 	case len(man.Graph) > 0:
-		return nil, fmt.Errorf("models: %s: imported graphs are not supported yet", man.Model)
+		g, err := LoadGraph(b, m)
+		if err != nil {
+			return nil, err
+		}
+		return g, nil
 	}
 	return nil, fmt.Errorf("models: %s: manifest has neither arch nor graph", man.Model)
 }

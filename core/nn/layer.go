@@ -98,6 +98,17 @@ func (t *Trace) add(kind string, out core.Shape, params, macs int64, f Field) {
 	*t.rows = append(*t.rows, Row{Name: t.prefix, Kind: kind, Out: out.Clone(), Params: params, MACs: macs, Field: f})
 }
 
+// Add records a row built outside this package (an imported graph's
+// nodes) under the trace's prefix joined with r.Name.
+func (t *Trace) Add(r Row) {
+	if t == nil {
+		return
+	}
+	r.Name = join(t.prefix, r.Name)
+	r.Out = r.Out.Clone()
+	*t.rows = append(*t.rows, r)
+}
+
 // inPlace marks the last recorded row as computed in place.
 func (t *Trace) inPlace() {
 	if t != nil && len(*t.rows) > 0 {

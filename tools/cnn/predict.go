@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"sort"
 
 	"webcnn/core"
 	"webcnn/core/cpu"
@@ -18,13 +17,6 @@ import (
 	"webcnn/core/weights"
 	"webcnn/models"
 )
-
-// Class is one entry of a top-k answer.
-type Class struct {
-	Label string  `json:"label"`
-	Index int     `json:"index"`
-	Prob  float32 `json:"prob"`
-}
 
 // predict classifies an image or a raw tensor with a converted model.
 func predict(w io.Writer, args []string) error {
@@ -76,56 +68,17 @@ func predict(w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	top := Top(out, m.Manifest.Output != "probabilities", m.Manifest.Labels, *topk)
+	top := models.Top(out, m.Manifest.Output != "probabilities", m.Manifest.Labels, *topk)
 	if *asJSON {
 		return json.NewEncoder(w).Encode(struct {
-			Output []float32 `json:"output"`
-			Top    []Class   `json:"top"`
+			Output []float32      `json:"output"`
+			Top    []models.Class `json:"top"`
 		}{out, top})
 	}
 	for _, c := range top {
 		fmt.Fprintf(w, "%-24s %5d  %.4f\n", c.Label, c.Index, c.Prob)
 	}
 	return nil
-}
-
-// Top returns the k most probable classes; softmax turns logits into
-// probabilities first.
-func Top(out []float32, softmax bool, labels []string, k int) []Class {
-	p := append([]float32(nil), out...)
-	if softmax {
-		mx := float64(p[0])
-		for _, v := range p {
-			mx = math.Max(mx, float64(v))
-		}
-		var s float64
-		for i, v := range p {
-			e := math.Exp(float64(v) - mx)
-			p[i] = float32(e)
-			s += e
-		}
-		for i := range p {
-			p[i] = float32(float64(p[i]) / s)
-		}
-	}
-	idx := make([]int, len(p))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] > p[idx[b]] })
-	if k > len(idx) {
-		k = len(idx)
-	}
-	top := make([]Class, k)
-	for i := range top {
-		j := idx[i]
-		label := fmt.Sprint(j)
-		if j < len(labels) {
-			label = labels[j]
-		}
-		top[i] = Class{Label: label, Index: j, Prob: p[j]}
-	}
-	return top
 }
 
 // readRaw reads n little-endian float32 values.
@@ -155,42 +108,5 @@ func preprocess(path string, in weights.Input) ([]float32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return Preprocess(img, in)
-}
-
-// Preprocess resizes a decoded image to the model's input and normalizes
-// it: x = (pixel*Scale + Offset - Mean[c]) / Std[c].
-func Preprocess(img *data.Image, in weights.Input) ([]float32, error) {
-	if len(in.Shape) != 4 {
-		return nil, fmt.Errorf("input shape %v is not NHWC", in.Shape)
-	}
-	h, w, c := in.Shape[1], in.Shape[2], in.Shape[3]
-	switch {
-	case c == 1:
-		img = data.ToGray(img)
-	case c == 3 && img.C == 1:
-		img = data.ToRGB(img)
-	}
-	if in.ChannelOrder == "BGR" && img.C == 3 {
-		for i := 0; i < len(img.Pix); i += 3 {
-			img.Pix[i], img.Pix[i+2] = img.Pix[i+2], img.Pix[i]
-		}
-	}
-	if img.H != h || img.W != w {
-		var err error
-		if img, err = data.Resize(img, h, w, data.Bilinear); err != nil {
-			return nil, err
-		}
-	}
-	scale := in.Scale
-	if scale == 0 {
-		scale = 1
-	}
-	data.Scale(img, scale, in.Offset)
-	if len(in.Mean) > 0 {
-		if err := data.Normalize(img, in.Mean, in.Std); err != nil {
-			return nil, err
-		}
-	}
-	return img.Pix, nil
+	return models.Preprocess(img, in)
 }
