@@ -37,6 +37,8 @@ func main() {
 		err = predict(os.Stdout, os.Args[2:])
 	case "summary":
 		err = summary(os.Stdout, os.Args[2:])
+	case "train":
+		err = train(os.Stdout, os.Args[2:])
 	default:
 		usage()
 	}
