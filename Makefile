@@ -6,12 +6,14 @@ WASMBIN := $(shell $(GO) env GOROOT)/lib/wasm
 WASMPKG := ./core/...
 BUILD   := build
 
-.PHONY: all demo test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
+.PHONY: train-lenet5 bench-train all demo test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
 
 all: test
 
-# The main job on an embedded default (see README).
+# The main job on an embedded default: the LeNet-5 this project trained
+# classifies MNIST test digits (see README).
 demo:
+	$(GO) mod download
 	$(GO) run ./tools/cnn demo
 
 test: deps lint test-native test-wasm worker-e2e
@@ -39,6 +41,17 @@ test-wasm: test-native
 # 500 MB), ResNet-101/152 and Wide ResNet-50-2 (about 2 minutes more).
 test-zoo-full: deps
 	CNN_REQUIRE_ORT=1 CNN_ZOO_FULL=1 $(GO) test -count=1 -timeout 30m -run CrossCheck ./models/
+
+# Train LeNet-5 from scratch on MNIST (about 20 min on one core) into
+# build/lenet5-mnist; models/pretrained/lenet5-mnist is such a run.
+train-lenet5:
+	mkdir -p $(BUILD)
+	$(GO) run ./tools/cnn train --model lenet5 --data mnist --epochs 20 --out $(BUILD)/lenet5-mnist | tee $(BUILD)/train-lenet5.log
+
+# Examples/s of one LeNet-5 training step, natively and in js/wasm under Node.
+bench-train:
+	$(GO) test -run '^$$' -bench TrainLeNet5 -benchtime 30x ./core/optim/
+	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench TrainLeNet5 -benchtime 30x ./core/optim/
 
 # GFLOP/s of the conv and matmul kernels natively and in js/wasm (single thread).
 bench:

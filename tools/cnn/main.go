@@ -1,10 +1,12 @@
 // Command cnn is the runtime's command line: it runs models natively on
 // the CPU backend.
 //
-//	cnn demo                     walk the lecture's AlexNet through the runtime on a generated image
+//	cnn demo                     classify MNIST test digits with the shipped LeNet-5 (trained by cnn train)
+//	cnn alexnet                  walk the lecture's AlexNet through the runtime on a generated image
 //	cnn models                   list the zoo
 //	cnn summary <model> [--json] per-layer shapes, parameters, multiply-adds, memory, receptive field
 //	cnn predict --model DIR (--image FILE | --raw FILE.f32) [--topk 5] [--json]
+//	cnn train --model lenet5 --data mnist [--epochs N] [--out DIR]
 package main
 
 import (
@@ -16,10 +18,12 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage: cnn <command> [flags]
 
 commands:
-  demo      run the lecture's AlexNet layer chain on a generated image (CPU backend)
+  demo      classify MNIST test digits with the shipped LeNet-5 (CPU backend)
+  alexnet   run the lecture's AlexNet layer chain on a generated image, layer by layer
   models    list the zoo with parameters and multiply-adds
   summary   per-layer table of a zoo model: cnn summary <model> [--json] [--size N]
-  predict   classify with a converted model: cnn predict --model DIR (--image FILE | --raw FILE.f32) [--topk 5] [--json]`)
+  predict   classify with a converted model: cnn predict --model DIR (--image FILE | --raw FILE.f32) [--topk 5] [--json]
+  train     train from scratch: cnn train --model lenet5 --data mnist [--epochs 20] [--out DIR] (see -h)`)
 	os.Exit(2)
 }
 
@@ -30,7 +34,9 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "demo":
-		err = demo(os.Stdout)
+		err = demo(os.Stdout, os.Args[2:])
+	case "alexnet":
+		err = alexnetWalk(os.Stdout)
 	case "models":
 		err = listModels(os.Stdout)
 	case "predict":
