@@ -3,10 +3,10 @@
 GO      ?= go
 WASMBIN := $(shell $(GO) env GOROOT)/lib/wasm
 # Packages that also run compiled to js/wasm under Node.
-WASMPKG := ./core/...
+WASMPKG := ./core/... ./webgpu/...
 BUILD   := build
 
-.PHONY: train-lenet5 bench-train all demo test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
+.PHONY: test-browser bench-browser train-lenet5 bench-train all demo test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
 
 all: test
 
@@ -16,7 +16,7 @@ demo:
 	$(GO) mod download
 	$(GO) run ./tools/cnn demo
 
-test: deps lint test-native test-wasm worker-e2e
+test: deps lint test-native test-wasm test-browser worker-e2e
 
 deps:
 	@command -v node >/dev/null || { echo "make test needs node (apt-get install -y nodejs)"; exit 1; }
@@ -36,6 +36,16 @@ test-native:
 # js/wasm under Node; the parity test compares with the native outputs.
 test-wasm: test-native
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_PARITY_READ=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 $(WASMPKG)
+
+# WebGPU kernels in headless Chromium (SwiftShader): conformance suite,
+# cross-checks against core/cpu, zoo parity; installs Chromium and
+# wasmbrowsertest on first use.
+test-browser:
+	webgpu/testdata/browser-test.sh -count=1
+
+# WebGPU kernel timings in headless Chromium (not yet against TF.js).
+bench-browser:
+	webgpu/testdata/browser-test.sh -run '^$$' -bench . -benchtime 3x
 
 # Every zoo model against onnxruntime-node, including VGG (ONNX files over
 # 500 MB), ResNet-101/152 and Wide ResNet-50-2 (about 2 minutes more).
