@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,8 +15,10 @@ import (
 	"webcnn/core"
 	"webcnn/core/weights"
 	"webcnn/models"
+	"webcnn/tools/convert/onnximport"
 	"webcnn/tools/convert/pytorch"
 	"webcnn/tools/convert/safetensors"
+	"webcnn/tools/convert/tfjs"
 	"webcnn/tools/convert/zoomap"
 )
 
@@ -27,7 +30,9 @@ type options struct {
 	DType               string // f32, f16 or int8
 	Chunk               int64  // bytes per chunk file (0: 4 MiB)
 	Labels              string // file with one label per line
+	Preset              string // a known graph model's preprocessing and labels
 	InputSize           int    // height and width (0: the zoo's)
+	InputWidth          int    // width when it differs from the height (0: InputSize)
 	Mean, Std           []float32
 	Scale, Offset       *float32
 	ChannelOrder        string
@@ -95,10 +100,7 @@ func load(o options) (*weights.Manifest, []weights.Tensor, error) {
 	case "pytorch", "safetensors":
 		return loadZoo(o)
 	case "onnx", "tfjs":
-		// Graph importers return (*weights.Manifest, []weights.Tensor,
-		// error) with Graph set; their manifest's input then takes the
-		// flags through inputSpec(m.Input, channels, o).
-		return nil, nil, fmt.Errorf("--from %s: not yet supported", o.From)
+		return loadGraph(o)
 	}
 	return nil, nil, fmt.Errorf("--from %q: want pytorch, safetensors, onnx or tfjs", o.From)
 }
@@ -135,6 +137,85 @@ func loadZoo(o options) (*weights.Manifest, []weights.Tensor, error) {
 		Memory: weights.Memory{ParamBytes: sum.ParamBytes(), ActivationBytes: sum.ActivationBytes()},
 	}
 	return m, ts, nil
+}
+
+// loadGraph imports an ONNX or TF.js model as a graph. A preset
+// (onnximport.Presets, or nsfwjs for TF.js) supplies what the file does
+// not record: preprocessing, labels and, for ONNX graphs of dynamic size,
+// the input size; the input flags then apply on top.
+func loadGraph(o options) (*weights.Manifest, []weights.Tensor, error) {
+	var m *weights.Manifest
+	var ts []weights.Tensor
+	var err error
+	switch o.From {
+	case "onnx":
+		var b []byte
+		if b, err = os.ReadFile(o.In); err != nil {
+			return nil, nil, err
+		}
+		opts := onnximport.Options{Name: strings.TrimSuffix(filepath.Base(o.In), filepath.Ext(o.In))}
+		var preset *onnximport.Preset
+		if o.Preset != "" {
+			p, ok := onnximport.Presets[o.Preset]
+			if !ok {
+				return nil, nil, fmt.Errorf("--preset %q: want one of %v for --from onnx", o.Preset, presetIDs())
+			}
+			preset, opts = &p, p.Options
+		}
+		if o.InputSize > 0 {
+			opts.Height, opts.Width = o.InputSize, o.InputSize
+			if o.InputWidth > 0 {
+				opts.Width = o.InputWidth
+			}
+		}
+		if m, ts, err = onnximport.ImportWith(b, opts); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", o.In, err)
+		}
+		if in := m.Input.Shape; o.InputSize > 0 && (len(in) != 4 || in[1] != opts.Height || in[2] != opts.Width) {
+			return nil, nil, fmt.Errorf("--input-size %dx%d: the graph's input is fixed at %v", opts.Height, opts.Width, in)
+		}
+		if preset != nil {
+			if err := preset.Apply(m); err != nil {
+				return nil, nil, err
+			}
+		}
+	case "tfjs":
+		if o.InputSize > 0 {
+			return nil, nil, fmt.Errorf("--input-size: a TF.js layers model's input size is fixed by its topology")
+		}
+		switch o.Preset {
+		case "":
+			m, ts, err = tfjs.Import(o.In)
+		case "nsfwjs":
+			// --in node_modules/nsfwjs/dist/models/<model>
+			dir := filepath.Clean(o.In)
+			m, ts, err = tfjs.ImportNSFWJS(filepath.Dir(filepath.Dir(filepath.Dir(dir))), filepath.Base(dir))
+		default:
+			return nil, nil, fmt.Errorf("--preset %q: want nsfwjs (or none) for --from tfjs", o.Preset)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	// The importer fixed the input size; the other input flags apply to
+	// image inputs whose channel order is known (or given).
+	if len(m.Input.Shape) == 4 && (m.Input.ChannelOrder != "" || o.ChannelOrder != "") {
+		flags := o
+		flags.InputSize = 0
+		if m.Input, err = inputSpec(m.Input, m.Input.Shape[3], flags); err != nil {
+			return nil, nil, err
+		}
+	}
+	return m, ts, nil
+}
+
+func presetIDs() []string {
+	ids := make([]string, 0, len(onnximport.Presets))
+	for id := range onnximport.Presets {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // readTensors reads the state_dict file, with a progress bar over its bytes.
@@ -203,7 +284,11 @@ func defaultInput(spec models.Spec) weights.Input {
 func inputSpec(base weights.Input, c int, o options) (weights.Input, error) {
 	in := base
 	if o.InputSize > 0 {
-		in.Shape = []int{1, o.InputSize, o.InputSize, c}
+		w := o.InputSize
+		if o.InputWidth > 0 {
+			w = o.InputWidth
+		}
+		in.Shape = []int{1, o.InputSize, w, c}
 	}
 	if o.ChannelOrder != "" {
 		in.ChannelOrder = strings.ToUpper(o.ChannelOrder)

