@@ -67,22 +67,7 @@ func Top(out []float32, softmax bool, labels []string, k int) []Class {
 	if len(out) == 0 || k <= 0 {
 		return nil
 	}
-	p := append([]float32(nil), out...)
-	if softmax {
-		mx := float64(p[0])
-		for _, v := range p {
-			mx = math.Max(mx, float64(v))
-		}
-		var s float64
-		for i, v := range p {
-			e := math.Exp(float64(v) - mx)
-			p[i] = float32(e)
-			s += e
-		}
-		for i := range p {
-			p[i] = float32(float64(p[i]) / s)
-		}
-	}
+	p := Probabilities(out, softmax)
 	idx := make([]int, len(p))
 	for i := range idx {
 		idx[i] = i
@@ -99,4 +84,28 @@ func Top(out []float32, softmax bool, labels []string, k int) []Class {
 		top[i] = Class{Label: label, Index: j, Prob: p[j]}
 	}
 	return top
+}
+
+// Probabilities returns a copy of out, turned from logits into
+// probabilities by a softmax (max-subtracted, in float64) when softmax is
+// set.
+func Probabilities(out []float32, softmax bool) []float32 {
+	p := append([]float32(nil), out...)
+	if !softmax || len(p) == 0 {
+		return p
+	}
+	mx := float64(p[0])
+	for _, v := range p {
+		mx = math.Max(mx, float64(v))
+	}
+	var s float64
+	for i, v := range p {
+		e := math.Exp(float64(v) - mx)
+		p[i] = float32(e)
+		s += e
+	}
+	for i := range p {
+		p[i] = float32(float64(p[i]) / s)
+	}
+	return p
 }
