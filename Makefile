@@ -6,7 +6,7 @@ WASMBIN := $(shell $(GO) env GOROOT)/lib/wasm
 WASMPKG := ./core/... ./webgpu/...
 BUILD   := build
 
-.PHONY: test-browser bench-browser train-lenet5 bench-train all demo test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
+.PHONY: fuzz test-browser bench-browser train-lenet5 bench-train all demo test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
 
 all: test
 
@@ -16,7 +16,7 @@ demo:
 	$(GO) mod download
 	$(GO) run ./tools/cnn demo
 
-test: deps lint test-native test-wasm test-browser worker-e2e
+test: deps lint test-native test-wasm fuzz test-browser worker-e2e
 
 deps:
 	@command -v node >/dev/null || { echo "make test needs node (apt-get install -y nodejs)"; exit 1; }
@@ -36,6 +36,20 @@ test-native:
 # js/wasm under Node; the parity test compares with the native outputs.
 test-wasm: test-native
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_PARITY_READ=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 $(WASMPKG)
+
+# Every reader of untrusted bytes, fuzzed for a bounded time: malformed
+# input must be an error, never a panic.
+FUZZTIME ?= 8s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzReadPickle$$' -fuzztime $(FUZZTIME) ./tools/convert/pytorch/
+	$(GO) test -run '^$$' -fuzz '^FuzzSafetensorsHeader$$' -fuzztime $(FUZZTIME) ./tools/convert/safetensors/
+	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshalModel$$' -fuzztime $(FUZZTIME) ./tools/convert/onnx/
+	$(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME) ./tools/convert/onnximport/
+	$(GO) test -run '^$$' -fuzz '^FuzzModelJSON$$' -fuzztime $(FUZZTIME) ./tools/convert/tfjs/
+	$(GO) test -run '^$$' -fuzz '^FuzzJSLiteral$$' -fuzztime $(FUZZTIME) ./tools/convert/tfjs/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./core/weights/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadIDXImages$$' -fuzztime $(FUZZTIME) ./core/data/
+	$(GO) test -run '^$$' -fuzz '^FuzzGraphJSON$$' -fuzztime $(FUZZTIME) ./models/
 
 # WebGPU kernels in headless Chromium (SwiftShader): conformance suite,
 # cross-checks against core/cpu, zoo parity; installs Chromium and
