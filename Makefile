@@ -6,7 +6,7 @@ WASMBIN := $(shell $(GO) env GOROOT)/lib/wasm
 WASMPKG := ./core/... ./webgpu/...
 BUILD   := build
 
-.PHONY: fuzz test-browser bench-browser train-lenet5 bench-train all demo test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
+.PHONY: site site-serve browser test-site fuzz test-browser bench-browser train-lenet5 bench-train all demo test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
 
 all: test
 
@@ -16,7 +16,7 @@ demo:
 	$(GO) mod download
 	$(GO) run ./tools/cnn demo
 
-test: deps lint test-native test-wasm fuzz test-browser worker-e2e
+test: deps lint test-native test-wasm fuzz test-browser test-site worker-e2e
 
 deps:
 	@command -v node >/dev/null || { echo "make test needs node (apt-get install -y nodejs)"; exit 1; }
@@ -26,16 +26,31 @@ deps:
 lint:
 	@f=$$(gofmt -l .); if [ -n "$$f" ]; then echo "gofmt would change:"; echo "$$f"; exit 1; fi
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet $(WASMPKG) ./models/... ./wasm/...
+	GOOS=js GOARCH=wasm $(GO) vet $(WASMPKG) ./models/... ./wasm/... ./site/...
 
 test-native:
 	mkdir -p $(BUILD)
-	CNN_REQUIRE_ORT=1 CNN_REQUIRE_NPM=1 $(GO) test ./...
+	CNN_REQUIRE_ORT=1 CNN_REQUIRE_NPM=1 $(GO) test -skip '^TestSite$$' ./...
 	CNN_PARITY_WRITE=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 -run NativeWasmParity ./core/cpu/
 
 # js/wasm under Node; the parity test compares with the native outputs.
 test-wasm: test-native
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_PARITY_READ=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 $(WASMPKG)
+
+# The web page: static files, cnn.wasm (wasm/lib), app.wasm (site/app), demo models.
+site:
+	$(GO) run ./site/build -out $(BUILD)/site
+
+# Serve it on :8080 (WebGPU, the Cache API and the service worker need localhost or https).
+site-serve: site
+	$(GO) run ./site/serve -dir $(BUILD)/site -addr :8080
+
+browser:
+	sh site/testdata/install-browser.sh
+
+# The page end to end in headless Chromium; screenshots in build/screenshots.
+test-site: browser
+	CNN_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 10m ./site/e2e
 
 # Every reader of untrusted bytes, fuzzed for a bounded time: malformed
 # input must be an error, never a panic.

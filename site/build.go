@@ -1,0 +1,168 @@
+package site
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"webcnn/wasm/worker/api"
+	"webcnn/wasm/worker/demo"
+)
+
+// BuildOptions configure Build.
+type BuildOptions struct {
+	// Out is the site directory to write (created if missing). Files of
+	// another build there are replaced; models/ keeps the model
+	// directories it holds (converted models dropped in stay).
+	Out string
+	// Go is the go command (default "go").
+	Go string
+	// Demo writes the demo models (zoo architectures with seeded random
+	// weights) into Out/models with Seed.
+	Demo bool
+	Seed uint64
+	// Log, if not nil, receives a line per step.
+	Log func(format string, args ...any)
+}
+
+// Wasm lists the WebAssembly programs of the site: output file and package.
+var Wasm = []struct{ File, Pkg string }{
+	{"cnn.wasm", "./wasm/lib"},
+	{"app.wasm", "./site/app"},
+}
+
+// Build writes the site into o.Out: the static files, wasm_exec.js of the
+// Go toolchain, both WebAssembly programs (built with GOOS=js
+// GOARCH=wasm, from the module that holds this package's source), the
+// demo models when asked, and models/index.json listing every model
+// directory there. sw.js gets a VERSION hashed from the page's files, so
+// that browsers replace their offline copy after each change.
+func Build(ctx context.Context, o BuildOptions) error {
+	if o.Go == "" {
+		o.Go = "go"
+	}
+	logf := o.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return err
+	}
+	root, err := goOutput(ctx, o.Go, "", nil, "list", "-m", "-f", "{{.Dir}}")
+	if err != nil {
+		return fmt.Errorf("site: finding the module: %w", err)
+	}
+	goroot, err := goOutput(ctx, o.Go, root, nil, "env", "GOROOT")
+	if err != nil {
+		return err
+	}
+	for _, w := range Wasm {
+		logf("building %s from %s", w.File, w.Pkg)
+		out, err := filepath.Abs(filepath.Join(o.Out, w.File))
+		if err != nil {
+			return err
+		}
+		if _, err := goOutput(ctx, o.Go, root, []string{"GOOS=js", "GOARCH=wasm"},
+			"build", "-trimpath", "-ldflags=-s -w", "-o", out, w.Pkg); err != nil {
+			return fmt.Errorf("site: building %s: %w", w.Pkg, err)
+		}
+	}
+	execJS, err := os.ReadFile(filepath.Join(goroot, "lib", "wasm", "wasm_exec.js"))
+	if errors.Is(err, fs.ErrNotExist) { // Go before 1.24 kept it in misc/wasm
+		execJS, err = os.ReadFile(filepath.Join(goroot, "misc", "wasm", "wasm_exec.js"))
+	}
+	if err != nil {
+		return fmt.Errorf("site: wasm_exec.js: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(o.Out, "wasm_exec.js"), execJS, 0o644); err != nil {
+		return err
+	}
+	static, err := fs.Sub(Static, "static")
+	if err != nil {
+		return err
+	}
+	names, err := fs.Glob(static, "*")
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if n == "sw.js" {
+			continue
+		}
+		b, err := fs.ReadFile(static, n)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(o.Out, n), b, 0o644); err != nil {
+			return err
+		}
+	}
+	version, err := Version(o.Out)
+	if err != nil {
+		return err
+	}
+	sw, err := fs.ReadFile(static, "sw.js")
+	if err != nil {
+		return err
+	}
+	sw = bytes.Replace(sw, []byte(`const VERSION = "dev";`), []byte(fmt.Sprintf("const VERSION = %q;", version)), 1)
+	if err := os.WriteFile(filepath.Join(o.Out, "sw.js"), sw, 0o644); err != nil {
+		return err
+	}
+	logf("page version %s", version)
+	if o.Demo {
+		logf("writing the demo models (seed %d)", o.Seed)
+		if err := demo.Write(o.Out, o.Seed); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(o.Out, "models"), 0o755); err != nil {
+		return err
+	}
+	return api.WriteIndex(o.Out)
+}
+
+// Shell lists the files of the page that the service worker keeps
+// offline (models aside); sw.js's SHELL names the same.
+var Shell = []string{"index.html", "style.css", "app.mjs", "cnn.mjs", "cnn-worker.mjs", "wasm_exec.js", "cnn.wasm", "app.wasm", "icon.svg", "app.webmanifest"}
+
+// Version hashes the shell files of a site directory: the first 12 hex
+// digits of the sha256 of their names and contents.
+func Version(dir string) (string, error) {
+	h := sha256.New()
+	names := append([]string(nil), Shell...)
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			return "", fmt.Errorf("site: version: %w", err)
+		}
+		fmt.Fprintf(h, "%s %d\n", n, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+// goOutput runs the go command in dir with extra environment and returns
+// its trimmed standard output.
+func goOutput(ctx context.Context, goCmd, dir string, env []string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, goCmd, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %v\n%s", goCmd, strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
+}

@@ -1,0 +1,32 @@
+// app.mjs starts the page: the service worker (offline use), the library
+// (cnn.mjs, whose exports the Go UI finds on globalThis.webcnn) and the UI
+// itself (app.wasm, built from site/app).
+import * as cnn from "./cnn.mjs";
+
+globalThis.webcnn = cnn;
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("./sw.js").catch((e) => console.warn("webcnn: no service worker:", e));
+}
+
+function fatal(msg) {
+  const s = document.getElementById("status");
+  s.dataset.state = "error";
+  s.textContent = msg;
+}
+
+cnn.init().catch((e) => fatal(`The runtime did not start: ${e.message}`)); // download both wasm files at once
+
+try {
+  if (!globalThis.Go) await import("./wasm_exec.js");
+  const go = new globalThis.Go();
+  let inst;
+  try {
+    inst = await WebAssembly.instantiateStreaming(fetch("app.wasm"), go.importObject);
+  } catch {
+    inst = await WebAssembly.instantiate(await (await fetch("app.wasm")).arrayBuffer(), go.importObject);
+  }
+  go.run(inst.instance);
+} catch (e) {
+  fatal(`The page did not start: ${e.message}`);
+}

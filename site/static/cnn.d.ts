@@ -1,0 +1,137 @@
+// Type declarations of cnn.mjs, the webcnn browser library.
+
+/** What classify and ensemble accept. */
+export type ImageInput =
+  | ImageData
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | HTMLVideoElement
+  | OffscreenCanvas
+  | ImageBitmap
+  | VideoFrame
+  | Blob
+  | ArrayBuffer
+  | Uint8Array;
+
+export type BackendName = "cpu" | "webgpu";
+
+/** The cause of a rejected Promise, in WebCNNError.code. */
+export type ErrorCode =
+  | "network" // a request failed or the server answered an error status
+  | "integrity" // a chunk's size or sha256 differs from the manifest (the message names the chunk)
+  | "manifest" // the manifest cannot be used
+  | "unsupported-image" // not a picture the browser or Go's decoders read
+  | "budget" // the model's memory plan exceeds memoryBudget
+  | "device-lost" // the WebGPU device was lost: load again
+  | "bad-input" // wrong option, tensor size or backend name
+  | "disposed" // the model was disposed
+  | "internal"; // a bug: please report it
+
+export interface WebCNNError extends Error {
+  name: "WebCNNError";
+  code: ErrorCode;
+}
+
+export interface LoadOptions {
+  /** "auto" (default): WebGPU on a hardware adapter, else the CPU. "webgpu" falls back to the CPU (see backendNote) where WebGPU is unavailable. */
+  backend?: BackendName | "auto";
+  /** Called as bytes arrive (cached chunks count at once). */
+  onProgress?: (done: number, total: number) => void;
+  /** Refuse, before downloading, a model whose parameters plus activations exceed this many bytes (0: no limit). */
+  memoryBudget?: number;
+  /** Chunks fetched at once (default 6). */
+  parallel?: number;
+  /** Keep verified chunks in the Cache API (default true). */
+  cache?: boolean;
+}
+
+export interface ClassifyOptions {
+  /** How many classes to answer (default 5). */
+  topk?: number;
+  /** Monte-Carlo dropout: M forward passes with dropout on (batch norm in inference); answers each class's mean and variance. */
+  mcDropout?: number;
+  /** Seed of the dropout masks (default: the clock). */
+  seed?: number;
+}
+
+export interface Prediction {
+  label: string;
+  index: number;
+  /** The probability (with mcDropout or an ensemble: the mean). */
+  prob: number;
+  /** With mcDropout or an ensemble: 1/M sum_m p_m. */
+  mean?: number;
+  /** With mcDropout or an ensemble: 1/M sum_m (p_m - mean)^2. */
+  variance?: number;
+}
+
+export interface Summary {
+  id: string;
+  model: string;
+  /** Zoo architecture id, or "graph" for an imported model. */
+  arch: string;
+  backend: BackendName;
+  backendNote: string;
+  params?: number;
+  macs?: number;
+  layers?: number;
+  dropoutLayers?: number;
+  classes?: number;
+  downloadBytes: number;
+  chunks: number;
+  dtypes: string[];
+  paramBytes: number;
+  activationBytes: number;
+  input: { shape: number[]; channelOrder: "RGB" | "BGR" | "GRAY" };
+  labels: string[];
+  output: "logits" | "probabilities";
+}
+
+export interface LoadStats {
+  chunks: number;
+  /** Chunks served by the Cache API (no request made). */
+  cachedChunks: number;
+  /** Chunk requests made. */
+  requests: number;
+  ms: number;
+}
+
+export declare class Model {
+  readonly backend: BackendName;
+  readonly backendNote: string;
+  readonly id: string;
+  readonly labels: string[];
+  /** NHWC, batch 1. */
+  readonly inputShape: number[];
+  readonly loadStats: LoadStats;
+  summary(): Summary;
+  classify(image: ImageInput, options?: ClassifyOptions): Promise<Prediction[]>;
+  /** A raw NHWC input of inputShape's size; resolves to the raw outputs (logits), or their MC-dropout mean and variance. */
+  predict(input: Float32Array, options?: { mcDropout?: undefined | 0; seed?: number }): Promise<Float32Array>;
+  predict(input: Float32Array, options: { mcDropout: number; seed?: number }): Promise<{ mean: Float32Array; variance: Float32Array }>;
+  /** Frees the model's memory, GPU buffers included. */
+  dispose(): Promise<void>;
+}
+
+export interface Ensemble {
+  readonly models: Model[];
+  /** Each member's probabilities combined: mean and variance per class. */
+  classify(image: ImageInput, options?: { topk?: number }): Promise<Required<Prediction>[]>;
+}
+
+export interface InitOptions {
+  /** cnn.wasm (default: beside cnn.mjs). */
+  wasmURL?: string | URL;
+  /** Go's wasm_exec.js (default: beside cnn.mjs). */
+  execURL?: string | URL;
+  /** cnn-worker.mjs (default: beside cnn.mjs). */
+  workerURL?: string | URL;
+  /** Run the runtime in a dedicated worker so the page never blocks (default: true in a page, false in a worker). */
+  worker?: boolean;
+}
+
+/** Starts the runtime; load() calls it with the defaults. Call it first to change them. */
+export declare function init(options?: InitOptions): Promise<unknown>;
+export declare function load(manifestURL: string | URL, options?: LoadOptions): Promise<Model>;
+export declare function ensemble(models: Iterable<Model>): Ensemble;
+export declare function clearCache(): Promise<boolean>;

@@ -1,0 +1,227 @@
+// cnn.mjs: the webcnn browser library, a Go CNN runtime compiled to
+// WebAssembly (wasm/lib) behind a small Promise API.
+//
+//   import {load} from "./cnn.mjs";
+//   const model = await load("models/lenet5/manifest.json", {onProgress: (done, total) => {}});
+//   const top5 = await model.classify(canvas, {topk: 5});   // [{label, index, prob}]
+//
+// Types: cnn.d.ts. Errors reject with an Error whose `code` names the
+// cause: "network", "integrity", "manifest", "unsupported-image",
+// "budget", "device-lost", "bad-input", "disposed" or "internal".
+
+let runtime = null; // Promise of the API object: the Go side's, or a proxy to it in a worker
+
+// Pictures larger than this (either side) are scaled down in the browser
+// before their pixels cross into Go: every model's input is far smaller.
+const MAX_SIDE = 1024;
+
+/**
+ * Starts the runtime once: wasm_exec.js and cnn.wasm (beside this module by
+ * default), in a dedicated worker (cnn-worker.mjs) so that loading and
+ * inference never block the page, or in the calling thread with
+ * {worker: false} (or where there are no module workers).
+ */
+export function init({wasmURL = new URL("cnn.wasm", import.meta.url), execURL = new URL("wasm_exec.js", import.meta.url),
+  workerURL = new URL("cnn-worker.mjs", import.meta.url), worker = typeof Worker !== "undefined" && typeof document !== "undefined"} = {}) {
+  runtime ??= (worker ? startWorker(String(workerURL), String(wasmURL), String(execURL)) : startRuntime(String(wasmURL), String(execURL)))
+    .catch((e) => {
+      runtime = null; // let a later call try again (e.g. back online)
+      throw e.code ? e : fail("network", `cannot start the runtime (${wasmURL}): ${e.message ?? e}`);
+    });
+  return runtime;
+}
+
+/** Runs cnn.wasm in this thread and resolves to its API (cnn-worker.mjs uses it too). */
+export async function startRuntime(wasmURL, execURL) {
+  if (!globalThis.Go) await import(execURL); // a classic script that defines globalThis.Go
+  const go = new globalThis.Go();
+  const ready = new Promise((resolve) => { globalThis.__webcnnReady = resolve; });
+  let inst;
+  try {
+    inst = await WebAssembly.instantiateStreaming(fetch(wasmURL), go.importObject);
+  } catch (e) {
+    // A server that does not say application/wasm: compile from bytes.
+    const res = await fetch(wasmURL);
+    if (!res.ok) throw fail("network", `${wasmURL} answered HTTP ${res.status}`);
+    inst = await WebAssembly.instantiate(await res.arrayBuffer(), go.importObject);
+  }
+  go.run(inst.instance).finally(() => { runtime = null; });
+  const api = await ready;
+  delete globalThis.__webcnnReady;
+  return api;
+}
+
+// startWorker runs cnn.wasm in a module worker and returns a proxy with the
+// same methods as the Go side's API: each call is a message, each answer
+// settles its Promise, load's progress comes as messages too.
+async function startWorker(workerURL, wasmURL, execURL) {
+  const w = new Worker(workerURL, {type: "module", name: "webcnn"});
+  const pending = new Map();
+  let next = 0, started = false;
+  const lost = (message) => {
+    // Before it answered, the worker most likely could not be fetched.
+    for (const p of pending.values()) p.reject(fail(started ? "internal" : "network", message));
+    pending.clear();
+    runtime = null; // the next call starts a new worker (models loaded before are gone)
+    w.terminate();
+  };
+  w.onmessage = ({data}) => {
+    const p = pending.get(data.id);
+    if (!p) return;
+    if (data.progress) { p.onProgress?.(...data.progress); return; }
+    pending.delete(data.id);
+    if (data.error) p.reject(fail(data.error.code, data.error.message));
+    else p.resolve(data.value);
+  };
+  w.onerror = (e) => { e.preventDefault?.(); lost(`the runtime's worker failed: ${e.message || "it could not start (offline?)"}`); };
+  w.onmessageerror = () => lost("the runtime's worker sent an unreadable message");
+  const call = (op, args, {transfer = [], onProgress} = {}) => new Promise((resolve, reject) => {
+    const id = ++next;
+    pending.set(id, {resolve, reject, onProgress});
+    w.postMessage({id, op, args}, transfer);
+  });
+  const owned = (px) => (px.owned ? [(px.rgba ?? px.bytes).buffer] : []);
+  const strip = ({owned: _, ...px}) => px;
+  await call("init", [wasmURL, execURL]);
+  started = true;
+  return {
+    load: (url, {onProgress, ...opts}) => call("load", [url, opts], {onProgress}),
+    classify: (h, px, opts) => call("classify", [h, strip(px), opts], {transfer: owned(px)}),
+    ensemble: (hs, px, opts) => call("ensemble", [hs, strip(px), opts], {transfer: owned(px)}),
+    predict: (h, x, opts) => call("predict", [h, x, opts]),
+    dispose: (h) => call("dispose", [h]),
+    clearCache: () => call("clearCache", []),
+  };
+}
+
+function fail(code, message) {
+  const e = new Error(message);
+  e.name = "WebCNNError";
+  e.code = code;
+  return e;
+}
+
+const handles = new WeakMap(); // Model -> handle of the Go side
+const registry = new FinalizationRegistry(({api, handle}) => { api.dispose(handle).catch(() => {}); });
+
+/** A model loaded on one backend. */
+export class Model {
+  #api;
+  #info;
+  #stats;
+  constructor(api, r) {
+    this.#api = api;
+    this.#info = r.info;
+    this.#stats = {chunks: r.chunks, cachedChunks: r.cachedChunks, requests: r.requests, ms: r.ms};
+    handles.set(this, r.handle);
+    registry.register(this, {api, handle: r.handle}, this); // a safety net for a forgotten dispose()
+  }
+  /** "cpu" or "webgpu": the backend that runs the model. */
+  get backend() { return this.#info.backend; }
+  /** Why the backend is not the one asked for, or which GPU adapter runs it. */
+  get backendNote() { return this.#info.backendNote; }
+  get id() { return this.#info.id; }
+  get labels() { return this.#info.labels; }
+  get inputShape() { return this.#info.input.shape; }
+  /** How the last load went: chunks, cachedChunks, requests, ms. */
+  get loadStats() { return {...this.#stats}; }
+  /** Parameters, MACs, layers, sizes in bytes, input and classes. */
+  summary() { return structuredClone(this.#info); }
+  /** The top-k classes of an image; with mcDropout: M, the mean and variance over M dropout masks. */
+  async classify(image, options = {}) {
+    const px = await toPixels(image);
+    return this.#api.classify(handles.get(this) ?? -1, px, options);
+  }
+  /** Runs a raw NHWC input tensor; resolves to the raw outputs. */
+  async predict(input, options = {}) {
+    return this.#api.predict(handles.get(this) ?? -1, input, options);
+  }
+  /** Frees the model's memory (GPU buffers on WebGPU); later calls reject with code "disposed". */
+  async dispose() {
+    const h = handles.get(this);
+    if (h === undefined) return;
+    handles.delete(this);
+    registry.unregister(this);
+    await this.#api.dispose(h);
+  }
+}
+
+/**
+ * Loads a model from its manifest: chunks streamed in parallel with
+ * progress, verified by sha256, cached in the Cache API (a second load
+ * requests none; an interrupted load fetches only what it lacks).
+ */
+export async function load(manifestURL, {backend = "auto", onProgress, memoryBudget = 0, parallel = 6, cache = true} = {}) {
+  const api = await init();
+  const url = new URL(manifestURL, globalThis.document?.baseURI ?? globalThis.location?.href).href;
+  const r = await api.load(url, {backend, onProgress, memoryBudget, parallel, cache});
+  return new Model(api, r);
+}
+
+/** An ensemble: classify runs every member and combines their probabilities (mean, variance). */
+export function ensemble(models) {
+  const members = [...models];
+  return {
+    models: members,
+    async classify(image, options = {}) {
+      const api = await init();
+      const px = await toPixels(image);
+      return api.ensemble(members.map((m) => handles.get(m) ?? -1), px, options);
+    },
+  };
+}
+
+/** Deletes the cached chunks and manifests. */
+export async function clearCache() {
+  return (await init()).clearCache();
+}
+
+// toPixels turns any supported image into {rgba, width, height} (one
+// bulk copy into Go follows), or {bytes, reason} for an encoded picture
+// the browser cannot decode (Go's decoders try it and name the failure).
+async function toPixels(image) {
+  const g = globalThis;
+  if (image == null) throw fail("unsupported-image", "no image given");
+  if (g.ImageData && image instanceof ImageData) {
+    return {rgba: image.data, width: image.width, height: image.height};
+  }
+  if (image instanceof ArrayBuffer || ArrayBuffer.isView(image)) {
+    image = new Blob([image]);
+  }
+  if (g.Blob && image instanceof Blob) {
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(image, {premultiplyAlpha: "none", colorSpaceConversion: "none"});
+    } catch (e) {
+      return {bytes: new Uint8Array(await image.arrayBuffer()), reason: e.message ?? String(e), owned: true};
+    }
+    try { return draw(bitmap, bitmap.width, bitmap.height); } finally { bitmap.close(); }
+  }
+  if (g.HTMLImageElement && image instanceof HTMLImageElement) {
+    try { await image.decode(); } catch (e) {
+      throw fail("unsupported-image", `the image ${image.currentSrc || image.src} cannot be decoded: ${e.message ?? e}`);
+    }
+    return draw(image, image.naturalWidth, image.naturalHeight);
+  }
+  if (g.HTMLVideoElement && image instanceof HTMLVideoElement) {
+    if (!image.videoWidth) throw fail("unsupported-image", "the video has no frame yet");
+    return draw(image, image.videoWidth, image.videoHeight);
+  }
+  if (g.VideoFrame && image instanceof VideoFrame) return draw(image, image.displayWidth, image.displayHeight);
+  if ((g.HTMLCanvasElement && image instanceof HTMLCanvasElement) || (g.OffscreenCanvas && image instanceof OffscreenCanvas) ||
+      (g.ImageBitmap && image instanceof ImageBitmap)) {
+    return draw(image, image.width, image.height);
+  }
+  throw fail("unsupported-image", `cannot classify a ${image?.constructor?.name ?? typeof image}: pass ImageData, an <img>, a <canvas>, an ImageBitmap, a <video>, a Blob or the bytes of an image file`);
+}
+
+// draw renders src at most MAX_SIDE pixels on a side and reads its RGBA.
+function draw(src, w, h) {
+  if (!w || !h) throw fail("unsupported-image", "the image is empty (0 pixels)");
+  const s = Math.min(1, MAX_SIDE / Math.max(w, h));
+  const cw = Math.max(1, Math.round(w * s)), ch = Math.max(1, Math.round(h * s));
+  const c = globalThis.OffscreenCanvas ? new OffscreenCanvas(cw, ch) : Object.assign(document.createElement("canvas"), {width: cw, height: ch});
+  const ctx = c.getContext("2d", {willReadFrequently: true});
+  ctx.drawImage(src, 0, 0, cw, ch);
+  return {rgba: ctx.getImageData(0, 0, cw, ch).data, width: cw, height: ch, owned: true};
+}

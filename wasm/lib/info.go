@@ -1,0 +1,66 @@
+package main
+
+import "strings"
+
+// info describes a loaded model for model.summary(): what it is, its size
+// and its input, and the backend that runs it.
+func (m *model) info() map[string]any {
+	man := m.man
+	arch := "graph"
+	if man.Arch != nil {
+		arch = man.Arch.ID
+	}
+	var download int64
+	for _, c := range man.Chunks {
+		download += c.Size
+	}
+	dtypes := map[string]bool{}
+	for _, e := range man.Tensors {
+		dtypes[string(e.DType)] = true
+	}
+	var ds []any
+	for _, d := range []string{"f32", "f16", "int8"} {
+		if dtypes[d] {
+			ds = append(ds, d)
+		}
+	}
+	shape := make([]any, len(man.Input.Shape))
+	for i, d := range man.Input.Shape {
+		shape[i] = d
+	}
+	labels := make([]any, len(man.Labels))
+	for i, l := range man.Labels {
+		labels[i] = l
+	}
+	out := map[string]any{
+		"id":              m.id,
+		"model":           man.Model,
+		"arch":            arch,
+		"backend":         m.lease.Name,
+		"backendNote":     m.lease.Note,
+		"downloadBytes":   float64(download),
+		"chunks":          len(man.Chunks),
+		"dtypes":          ds,
+		"paramBytes":      float64(man.Memory.ParamBytes),
+		"activationBytes": float64(man.Memory.ActivationBytes),
+		"input":           map[string]any{"shape": shape, "channelOrder": man.Input.ChannelOrder},
+		"labels":          labels,
+		"output":          map[bool]string{true: "logits", false: "probabilities"}[m.softmax()],
+	}
+	if s := m.sum; s != nil {
+		dropout := 0
+		for _, r := range s.Rows {
+			if strings.HasPrefix(r.Kind, "Dropout") {
+				dropout++
+			}
+		}
+		out["params"] = float64(s.Params)
+		out["macs"] = float64(s.MACs)
+		out["layers"] = len(s.Rows)
+		out["dropoutLayers"] = dropout
+		if len(s.Rows) > 0 {
+			out["classes"] = s.Rows[len(s.Rows)-1].Out.Size()
+		}
+	}
+	return out
+}

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+
+	"webcnn/core"
+	"webcnn/core/data"
+	"webcnn/core/nn"
+	"webcnn/core/weights"
+	"webcnn/models"
+	"webcnn/webgpu"
+)
+
+// model is a network built on one backend.
+type model struct {
+	id    string
+	man   *weights.Manifest
+	lease *lease
+	bs    *backends
+	sum   *models.Summary
+
+	mu       sync.Mutex // one pass at a time: the layers are shared
+	net      nn.Layer
+	disposed bool
+}
+
+// newModel builds wm's network on the leased backend.
+func newModel(id string, wm *weights.Model, l *lease, bs *backends) (*model, error) {
+	net, err := models.Build(l.B, wm)
+	if err != nil {
+		return nil, err
+	}
+	m := &model{id: id, man: wm.Manifest, lease: l, bs: bs, net: net}
+	if s, err := models.SummarizeLayer(wm.Manifest.Model, net, core.Shape(wm.Manifest.Input.Shape)); err == nil {
+		m.sum = s
+	}
+	return m, nil
+}
+
+// warmUp runs one pass on zeros, so that a GPU backend compiles its
+// pipelines while the model loads rather than on the first image.
+func (m *model) warmUp() error {
+	_, err := m.run(make([]float32, core.Shape(m.man.Input.Shape).Size()))
+	return err
+}
+
+// softmax says whether the network's outputs are logits.
+func (m *model) softmax() bool { return m.man.Output != "probabilities" }
+
+// Prediction is one class of an answer; Mean and Var are set for MC-dropout
+// and ensembles (Prob is then Mean).
+type Prediction struct {
+	Label string
+	Index int
+	Prob  float32
+	Mean  float32
+	Var   float32
+	Stats bool
+}
+
+// input turns RGB or gray pixels into the network's input.
+func (m *model) input(img *data.Image) ([]float32, error) {
+	x, err := models.Preprocess(img.Clone(), m.man.Input)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	return x, nil
+}
+
+// run is one forward pass (ctx nil: inference) of a preprocessed input,
+// read back to the host.
+func (m *model) run(x []float32) ([]float32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.disposed {
+		return nil, fmt.Errorf("%s: %w", m.id, ErrDisposed)
+	}
+	in, err := core.FromData(m.lease.B, core.Shape(m.man.Input.Shape), x)
+	if err != nil {
+		return nil, m.fail(err)
+	}
+	defer in.Free()
+	y, err := m.net.Forward(nn.Eval, in)
+	if err != nil {
+		return nil, m.fail(err)
+	}
+	defer y.Free()
+	out, err := y.Data()
+	return out, m.fail(err)
+}
+
+// mc runs the lecture's Monte-Carlo dropout: passes forward passes with a
+// new dropout mask each (batch norm keeps its running statistics: the
+// nn.MCSample mode), and returns the mean and variance over the passes of
+// the outputs (of their softmax probabilities when softmax is set).
+func (m *model) mc(x []float32, passes int, seed uint64, softmax bool) (mean, variance []float32, err error) {
+	if passes < 1 || passes > 1000 {
+		return nil, nil, fmt.Errorf("%w: mcDropout %d: want 1 to 1000 passes", ErrBadInput, passes)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.disposed {
+		return nil, nil, fmt.Errorf("%s: %w", m.id, ErrDisposed)
+	}
+	in, err := core.FromData(m.lease.B, core.Shape(m.man.Input.Shape), x)
+	if err != nil {
+		return nil, nil, m.fail(err)
+	}
+	defer in.Free()
+	st, err := nn.MCDropout(m.net, in, passes, core.NewRNG(seed), softmax)
+	if err != nil {
+		return nil, nil, m.fail(err)
+	}
+	defer st.Mean.Free()
+	defer st.Var.Free()
+	if mean, err = st.Mean.Data(); err == nil {
+		variance, err = st.Var.Data()
+	}
+	return mean, variance, m.fail(err)
+}
+
+// fail passes err on, telling the backends when it is a device loss.
+func (m *model) fail(err error) error {
+	if err != nil && errors.Is(err, webgpu.ErrDeviceLost) {
+		m.bs.lost(m.lease.B)
+	}
+	return err
+}
+
+// ClassifyOptions are classify's options.
+type ClassifyOptions struct {
+	TopK int    // default 5
+	MC   int    // MC-dropout passes (0: one inference pass)
+	Seed uint64 // the dropout masks' seed
+}
+
+// classify answers the k most probable classes of img.
+func (m *model) classify(img *data.Image, o ClassifyOptions) ([]Prediction, error) {
+	x, err := m.input(img)
+	if err != nil {
+		return nil, err
+	}
+	if o.MC == 0 {
+		out, err := m.run(x)
+		if err != nil {
+			return nil, err
+		}
+		return fromTop(models.Top(out, m.softmax(), m.man.Labels, topK(o.TopK)), nil), nil
+	}
+	mean, variance, err := m.mc(x, o.MC, o.Seed, m.softmax())
+	if err != nil {
+		return nil, err
+	}
+	return fromTop(models.Top(mean, false, m.man.Labels, topK(o.TopK)), variance), nil
+}
+
+// probs returns the class probabilities of one inference pass.
+func (m *model) probs(img *data.Image) ([]float32, error) {
+	x, err := m.input(img)
+	if err != nil {
+		return nil, err
+	}
+	out, err := m.run(x)
+	if err != nil {
+		return nil, err
+	}
+	p := make([]float32, len(out))
+	for _, c := range models.Top(out, m.softmax(), nil, len(out)) {
+		p[c.Index] = c.Prob
+	}
+	return p, nil
+}
+
+// dispose frees the network's memory (GPU buffers on WebGPU) and gives
+// the backend back; later calls fail with ErrDisposed.
+func (m *model) dispose() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.disposed {
+		return
+	}
+	m.disposed = true
+	if g, ok := m.net.(interface{ Free() }); ok {
+		g.Free()
+	} else {
+		for _, p := range m.net.Params() {
+			p.T.Free()
+		}
+	}
+	m.net = nil
+	m.lease.Release()
+}
+
+func topK(k int) int {
+	if k <= 0 {
+		return 5
+	}
+	return k
+}
+
+// fromTop converts a top-k answer, with each class's variance when
+// variance is not nil (its Prob is then the mean).
+func fromTop(top []models.Class, variance []float32) []Prediction {
+	out := make([]Prediction, len(top))
+	for i, c := range top {
+		out[i] = Prediction{Label: c.Label, Index: c.Index, Prob: c.Prob}
+		if variance != nil {
+			out[i].Mean, out[i].Var, out[i].Stats = c.Prob, variance[c.Index], true
+		}
+	}
+	return out
+}
+
+// MeanVar is the lecture's combination of M predictions y^m of one input
+// (ensemble members, or dropout masks):
+//
+//	mean = 1/M sum_m y^m          var = 1/M sum_m (y^m - mean)^2
+//
+// (the population variance, as nn.MeanVar computes on a backend).
+func MeanVar(ys [][]float32) (mean, variance []float32, err error) {
+	if len(ys) == 0 {
+		return nil, nil, fmt.Errorf("%w: no predictions to combine", ErrBadInput)
+	}
+	n := len(ys[0])
+	mean, variance = make([]float32, n), make([]float32, n)
+	for i, y := range ys {
+		if len(y) != n {
+			return nil, nil, fmt.Errorf("%w: member %d has %d outputs, member 0 has %d", ErrBadInput, i, len(y), n)
+		}
+	}
+	M := float64(len(ys))
+	for j := 0; j < n; j++ {
+		var s float64
+		for _, y := range ys {
+			s += float64(y[j])
+		}
+		mu := s / M
+		var v float64
+		for _, y := range ys {
+			d := float64(y[j]) - mu
+			v += d * d
+		}
+		mean[j], variance[j] = float32(mu), float32(v/M)
+	}
+	return mean, variance, nil
+}
+
+// ensembleClassify runs every member once on img and combines their class
+// probabilities with MeanVar; labels come from the first member.
+func ensembleClassify(ms []*model, img *data.Image, k int) ([]Prediction, error) {
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("%w: an ensemble needs at least one model", ErrBadInput)
+	}
+	ys := make([][]float32, len(ms))
+	for i, m := range ms {
+		p, err := m.probs(img)
+		if err != nil {
+			return nil, fmt.Errorf("ensemble member %d (%s): %w", i, m.id, err)
+		}
+		ys[i] = p
+	}
+	mean, variance, err := MeanVar(ys)
+	if err != nil {
+		return nil, err
+	}
+	return fromTop(models.Top(mean, false, ms[0].man.Labels, topK(k)), variance), nil
+}
+
+// RGBA converts w*h RGBA bytes (ImageData's layout) to the RGB image that
+// models.Preprocess takes, dropping alpha as data.FromImage does.
+func RGBA(pix []byte, w, h int) (*data.Image, error) {
+	if w <= 0 || h <= 0 || len(pix) != 4*w*h {
+		return nil, fmt.Errorf("%w: %d bytes of RGBA for a %dx%d image (want %d)", ErrUnsupportedImage, len(pix), w, h, 4*w*h)
+	}
+	img := data.NewImage(h, w, 3)
+	for i, j := 0, 0; i < len(pix); i, j = i+4, j+3 {
+		img.Pix[j], img.Pix[j+1], img.Pix[j+2] = float32(pix[i]), float32(pix[i+1]), float32(pix[i+2])
+	}
+	return img, nil
+}
+
+// Decode decodes an encoded image with core/data (PNG, JPEG, GIF, WebP).
+func Decode(b []byte) (*data.Image, error) {
+	img, _, err := data.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a PNG, JPEG, GIF or WebP picture (%d bytes): %v", ErrUnsupportedImage, len(b), err)
+	}
+	return img, nil
+}
+
+// predict runs a raw input tensor (NHWC, the manifest's input shape) and
+// returns the network's raw outputs; with passes > 0, the MC-dropout mean
+// and variance of the raw outputs.
+func (m *model) predict(x []float32, passes int, seed uint64) (out, variance []float32, err error) {
+	if want := core.Shape(m.man.Input.Shape).Size(); len(x) != want {
+		return nil, nil, fmt.Errorf("%w: %s takes %d values (NHWC %v), got %d", ErrBadInput, m.id, want, m.man.Input.Shape, len(x))
+	}
+	if passes == 0 {
+		out, err = m.run(x)
+		return out, nil, err
+	}
+	return m.mc(x, passes, seed, false)
+}
