@@ -7,6 +7,8 @@
 //	cnn summary <model> [--json] per-layer shapes, parameters, multiply-adds, memory, receptive field
 //	cnn predict --model DIR (--image FILE | --raw FILE.f32) [--topk 5] [--json]
 //	cnn train --model lenet5 --data mnist [--epochs N] [--out DIR]
+//	cnn finetune --backbone nsfwjs-mobilenet_v2 --per-class 20 [--augment]
+//	cnn augment-pictures [-out docs/augment]
 package main
 
 import (
@@ -23,7 +25,9 @@ commands:
   models    list the zoo with parameters and multiply-adds
   summary   per-layer table of a zoo model: cnn summary <model> [--json] [--size N]
   predict   classify with a converted model: cnn predict --model DIR (--image FILE | --raw FILE.f32) [--topk 5] [--json]
-  train     train from scratch: cnn train --model lenet5 --data mnist [--epochs 20] [--out DIR] (see -h)`)
+  train     train from scratch: cnn train --model lenet5 --data mnist [--epochs 20] [--out DIR] (see -h)
+  finetune  a linear head on frozen pretrained vs random backbone features: cnn finetune --backbone nsfwjs-mobilenet_v2 --per-class 20 [--augment]
+  augment-pictures  write a picture of each augmentation: cnn augment-pictures [-out docs/augment]`)
 	os.Exit(2)
 }
 
@@ -45,6 +49,10 @@ func main() {
 		err = summary(os.Stdout, os.Args[2:])
 	case "train":
 		err = train(os.Stdout, os.Args[2:])
+	case "finetune":
+		err = finetune(os.Stdout, os.Args[2:])
+	case "augment-pictures":
+		err = augmentPictures(os.Stdout, os.Args[2:])
 	default:
 		usage()
 	}
