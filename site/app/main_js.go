@@ -204,6 +204,23 @@ func (a *app) start() {
 	a.load(pick)
 }
 
+// kind says what input suits a model, from its input shape: "digit" (one
+// channel: MNIST-like, white on black), "strip" (three times wider than
+// high: a line of text) or "picture".
+func (e *entry) kind() string {
+	if len(e.input) != 4 {
+		return "picture"
+	}
+	h, w, c := e.input[1], e.input[2], e.input[3]
+	switch {
+	case c == 1:
+		return "digit"
+	case w >= 3*h:
+		return "strip"
+	}
+	return "picture"
+}
+
 func (a *app) entry(id string) *entry {
 	for _, e := range a.entries {
 		if e.id == id {
@@ -217,6 +234,7 @@ func (a *app) entry(id string) *entry {
 func (a *app) load(id string) {
 	a.loadSeq++
 	seq := a.loadSeq
+	prev := a.entry(a.id).kind()
 	a.id = id
 	a.store("model", id)
 	if old := a.model; old.Truthy() {
@@ -230,7 +248,18 @@ func (a *app) load(id string) {
 	a.preSummary(e)
 	a.progress(0, e.download, true)
 	a.status("loading", fmt.Sprintf("Loading %s on %s…", id, backendName(a.backend)))
-	if len(e.input) == 4 && e.input[3] == 1 && !a.source.Truthy() {
+	a.el("sample").SetTextContent(map[string]string{"digit": "Generate a digit", "strip": "Generate a text strip"}[e.kind()])
+	if a.el("sample").TextContent() == "" {
+		a.el("sample").SetTextContent("Generate")
+	}
+	if a.source.Truthy() && e.kind() != prev {
+		// A digit means nothing to a text model and conversely.
+		a.source = js.Undefined()
+		a.el("stage").SetAttribute("data-source", "")
+		a.show("")
+	}
+	a.el("hint").SetTextContent(e.hint())
+	if e.kind() == "digit" && !a.source.Truthy() {
 		a.drawMode() // a digit model: offer the drawing pad at once
 	}
 	onProgress := js.FuncOf(func(_ js.Value, args []js.Value) any {

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -39,7 +40,11 @@ func main() {
 			log.Printf("%d %s %s %s", lw.status, r.Method, r.URL.Path, time.Since(start).Round(time.Microsecond))
 		})
 	}
-	fmt.Printf("serving %s on http://%s/\n", *dir, *addr)
+	url := *addr
+	if host, port, err := net.SplitHostPort(*addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		url = net.JoinHostPort("localhost", port) // every interface: localhost is a secure context
+	}
+	fmt.Printf("serving %s on http://%s/\n", *dir, url)
 	srv := &http.Server{Addr: *addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.ListenAndServe())
 }

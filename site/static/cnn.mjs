@@ -2,7 +2,7 @@
 // WebAssembly (wasm/lib) behind a small Promise API.
 //
 //   import {load} from "./cnn.mjs";
-//   const model = await load("models/lenet5/manifest.json", {onProgress: (done, total) => {}});
+//   const model = await load("models/lenet5-mnist/manifest.json", {onProgress: (done, total) => {}});
 //   const top5 = await model.classify(canvas, {topk: 5});   // [{label, index, prob}]
 //
 // Types: cnn.d.ts. Errors reject with an Error whose `code` names the

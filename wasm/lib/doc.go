@@ -6,7 +6,7 @@
 // (cnn-worker.mjs) so that the page never blocks (see site/README.md):
 //
 //	import {load, ensemble} from "./cnn.mjs";
-//	const model = await load("models/lenet5/manifest.json", {backend: "auto", onProgress: (d, t) => {}});
+//	const model = await load("models/lenet5-mnist/manifest.json", {backend: "auto", onProgress: (d, t) => {}});
 //	const top = await model.classify(canvas, {topk: 5});          // [{label, index, prob}]
 //	const mc = await model.classify(canvas, {mcDropout: 20});     // + mean, variance per class
 //	model.dispose();
