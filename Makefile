@@ -72,14 +72,18 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzGraphJSON$$' -fuzztime $(FUZZTIME) ./models/
 
 # WebGPU kernels in headless Chromium (SwiftShader): conformance suite,
-# cross-checks against core/cpu, zoo parity; installs Chromium and
-# wasmbrowsertest on first use.
-test-browser:
-	webgpu/testdata/browser-test.sh -count=1
+# cross-checks against core/cpu, zoo parity (more families at 64x64), and
+# the real nsfwjs MobileNetV2 (imported natively into build/webgpu-models)
+# on the GPU against the CPU; installs Chromium and wasmbrowsertest on first use.
+test-browser: deps
+	$(GO) run ./webgpu/bench -prepare nsfwjs
+	WEBGPU_MODELS=$(CURDIR)/$(BUILD)/webgpu-models webgpu/testdata/browser-test.sh -count=1
 
-# WebGPU kernel timings in headless Chromium (not yet against TF.js).
-bench-browser:
-	webgpu/testdata/browser-test.sh -run '^$$' -bench . -benchtime 3x
+# webcnn (WebGPU, CPU in wasm) against TF.js 4.22 (webgpu, wasm SIMD, cpu) in one
+# headless Chromium: nsfwjs MobileNetV2 and ResNet-18 at 224, batch 1; table in
+# build/bench-browser/results.md (about 4 min on SwiftShader).
+bench-browser: deps
+	webgpu/testdata/bench-browser.sh
 
 # Every zoo model against onnxruntime-node, including VGG (ONNX files over
 # 500 MB), ResNet-101/152 and Wide ResNet-50-2 (about 2 minutes more).

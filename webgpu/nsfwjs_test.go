@@ -1,0 +1,191 @@
+package webgpu
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"webcnn/core"
+	"webcnn/core/cpu"
+	"webcnn/core/nn"
+	"webcnn/core/weights"
+	"webcnn/models"
+)
+
+// modelsDir is where the native step writes the imported models
+// (go run ./webgpu/bench -prepare nsfwjs): $WEBGPU_MODELS, or
+// build/webgpu-models in the module. The browser test reads it through
+// wasmbrowsertest's file-system bridge (os calls in the page are served
+// by the host over HTTP), which needs an absolute path.
+func modelsDir() (dir string, explicit bool) {
+	if d := os.Getenv("WEBGPU_MODELS"); d != "" {
+		return d, true
+	}
+	_, file, _, _ := runtime.Caller(0) // .../webgpu/nsfwjs_test.go
+	return filepath.Join(filepath.Dir(filepath.Dir(file)), "build", "webgpu-models"), false
+}
+
+// TestNSFWJS runs the real nsfwjs MobileNetV2 (Keras, imported from the
+// npm package's TF.js files into a manifest + chunks) at 224x224 on the
+// GPU and on the CPU, loaded through the manifest as a browser would, and
+// compares both the class probabilities (|gpu - cpu| <= 1e-4) and the
+// logits before the softmax (|gpu - cpu| <= 1e-4 * max |cpu logit|).
+func TestNSFWJS(t *testing.T) {
+	b := gpu(t)
+	dir, explicit := modelsDir()
+	const name = "nsfwjs-mobilenet_v2"
+	if _, err := os.Stat(filepath.Join(dir, name, "manifest.json")); err != nil {
+		msg := "the imported model is missing (go run ./webgpu/bench -prepare nsfwjs): "
+		if explicit {
+			t.Fatal(msg, err)
+		}
+		t.Skip(msg, err)
+	}
+	start := time.Now()
+	m, err := weights.Load(context.Background(), os.DirFS(dir), name, weights.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("loaded %s (%d tensors, %d chunks) in %v", name, len(m.Tensors), len(m.Manifest.Chunks), time.Since(start).Round(time.Millisecond))
+
+	// Return the logits as well: the softmax's input becomes a second output.
+	spec, err := models.ParseGraph(m.Manifest.Graph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := spec.Nodes[len(spec.Nodes)-1]
+	if last.Op != "softmax" || len(spec.Outputs) != 1 || last.Outputs[0] != spec.Outputs[0] {
+		t.Fatalf("want a graph ending in its softmax output, got %s %v -> %v (outputs %v)", last.Op, last.Inputs, last.Outputs, spec.Outputs)
+	}
+	spec.Outputs = append(spec.Outputs, last.Inputs[0])
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := make([]weights.Tensor, len(m.Manifest.Tensors))
+	for i, e := range m.Manifest.Tensors {
+		ts[i] = weights.Tensor{Name: e.Name, Shape: e.Shape, Data: m.Tensors[e.Name]}
+	}
+
+	const size = 224
+	imgs, names := nsfwjsImages(size)
+	shape := core.Shape{len(names), size, size, 3}
+	run := func(be core.Backend) (probs, logits []float32, d time.Duration) {
+		t.Helper()
+		g, err := models.NewGraph(be, raw, ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Free()
+		x, err := core.FromData(be, shape, imgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Free()
+		if err := be.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		ys, err := g.Run(nn.Eval, x)
+		if err != nil {
+			t.Fatalf("forward on %s: %v", be.Name(), err)
+		}
+		defer func() {
+			for _, y := range ys {
+				y.Free()
+			}
+		}()
+		if !ys[0].Shape().Equal(core.Shape{len(names), 5}) {
+			t.Fatalf("output %v, want [%d 5]", ys[0].Shape(), len(names))
+		}
+		if probs, err = ys[0].Data(); err != nil {
+			t.Fatal(err)
+		}
+		if logits, err = ys[1].Data(); err != nil {
+			t.Fatal(err)
+		}
+		return probs, logits, time.Since(start)
+	}
+	wantP, wantL, tc := run(cpu.New())
+	gotP, gotL, tg := run(b)
+
+	scale := 0.0
+	for _, v := range wantL {
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	maxDiff := func(a, c []float32) float64 {
+		m := 0.0
+		for i := range a {
+			e := math.Abs(float64(a[i]) - float64(c[i]))
+			if math.IsNaN(e) {
+				e = math.Inf(1)
+			}
+			m = math.Max(m, e)
+		}
+		return m
+	}
+	for i, n := range names {
+		t.Logf("%-12s cpu %v\n%-12s gpu %v", n, wantP[5*i:5*i+5], "", gotP[5*i:5*i+5])
+		if a, c := argmax(gotP[5*i:5*i+5]), argmax(wantP[5*i:5*i+5]); a != c {
+			t.Errorf("%s: top-1 class %s on the GPU, %s on the CPU", n, m.Manifest.Labels[a], m.Manifest.Labels[c])
+		}
+	}
+	dp, dl := maxDiff(gotP, wantP), maxDiff(gotL, wantL)
+	t.Logf("%s %v: max |gpu - cpu| probabilities %.3g, logits %.3g (max |logit| %.4g, relative %.3g); forward cpu %v, gpu %v (first: pipelines compiled)",
+		name, shape, dp, dl, scale, dl/scale, tc.Round(time.Millisecond), tg.Round(time.Millisecond))
+	if !(dp <= 1e-4) {
+		t.Errorf("probabilities differ by %.3g > 1e-4", dp)
+	}
+	if !(dl <= 1e-4*scale) {
+		t.Errorf("logits differ by %.3g, more than 1e-4 of their scale %.4g", dl, scale)
+	}
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i := range v {
+		if v[i] > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// nsfwjsImages returns generated RGB images of size x size in 0..1, NHWC
+// (pixels/255 as nsfwjs feeds them, quantized as 8-bit images are): coloured
+// shapes on a background, and a smooth interference pattern.
+func nsfwjsImages(size int) ([]float32, []string) {
+	names := []string{"shapes", "waves"}
+	out := make([]float32, 0, len(names)*size*size*3)
+	for k := range names {
+		for y := 0; y < size; y++ {
+			for x := 0; x < size; x++ {
+				fx, fy := float64(x)/float64(size-1), float64(y)/float64(size-1)
+				var r, g, b float64
+				switch k {
+				case 0:
+					r, g, b = 0.2, 0.5, 0.3
+					if dx, dy := fx-0.35, fy-0.4; dx*dx+dy*dy < 0.04 {
+						r, g, b = 0.9, 0.1, 0.1
+					}
+					if fx > 0.55 && fx < 0.9 && fy > 0.55 && fy < 0.85 {
+						r, g, b = 0.1, 0.2, 0.9
+					}
+				case 1:
+					r = 0.5 + 0.5*math.Sin(fx*12+fy*3)
+					g = 0.5 + 0.5*math.Sin(fy*9-fx*4)
+					b = 0.5 + 0.5*math.Cos((fx+fy)*7)
+				}
+				for _, v := range []float64{r, g, b} {
+					out = append(out, float32(math.Round(v*255))/255)
+				}
+			}
+		}
+	}
+	return out, names
+}
