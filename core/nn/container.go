@@ -20,16 +20,36 @@ func Seq(layers ...Layer) Sequential {
 	return s
 }
 
-// Forward chains the children.
+// Forward chains the children. Intermediate outputs are freed as soon as
+// the next child has consumed them (device memory on a GPU backend is not
+// garbage-collected); views that share a buffer with a later output are
+// kept, and the caller's input is never freed.
 func (s Sequential) Forward(ctx *Context, x *core.Tensor) (*core.Tensor, error) {
+	in := x
 	for _, c := range s {
 		y, err := c.Layer.Forward(ctx, x)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
+		release(x, in, y)
 		x = y
 	}
 	return x, nil
+}
+
+// release frees t unless it shares its buffer with one of keep (the
+// caller's input, an output that is a view of t; in a backward pass, a dy
+// a pullback returned as its dx).
+func release(t *core.Tensor, keep ...*core.Tensor) {
+	if t == nil || t.Buffer() == nil {
+		return
+	}
+	for _, k := range keep {
+		if k != nil && k.Buffer() == t.Buffer() {
+			return
+		}
+	}
+	t.Free()
 }
 
 // Params returns the children's parameters in their scopes.
@@ -77,6 +97,8 @@ func (r *Residual) Forward(ctx *Context, x *core.Tensor) (*core.Tensor, error) {
 		}
 	}
 	sum, err := core.Elementwise(y, s, core.Add)
+	release(y, x, sum)
+	release(s, x, sum)
 	if err != nil || r.Post.Op == core.Identity {
 		return sum, err
 	}
@@ -128,7 +150,11 @@ func (c Concat) Forward(ctx *Context, x *core.Tensor) (*core.Tensor, error) {
 		}
 		outs[i] = y
 	}
-	return core.Concat(-1, outs...)
+	out, err := core.Concat(-1, outs...)
+	for _, o := range outs {
+		release(o, x) // a tensor returned twice is freed once: Free clears it
+	}
+	return out, err
 }
 
 // Params returns the branches' parameters in their scopes.
@@ -169,17 +195,23 @@ type SqueezeExcite struct {
 
 // Forward gates x.
 func (s *SqueezeExcite) Forward(ctx *Context, x *core.Tensor) (*core.Tensor, error) {
-	g, err := core.GlobalAvgPool(x)
+	p, err := core.GlobalAvgPool(x)
 	if err != nil {
 		return nil, err
 	}
-	if g, err = s.FC1.Forward(ctx, g); err != nil {
+	g, err := s.FC1.Forward(ctx, p)
+	release(p)
+	if err != nil {
 		return nil, err
 	}
-	if g, err = s.FC2.Forward(ctx, g); err != nil {
+	h, err := s.FC2.Forward(ctx, g)
+	release(g)
+	if err != nil {
 		return nil, err
 	}
-	return core.Elementwise(x, g, core.Mul)
+	out, err := core.Elementwise(x, h, core.Mul)
+	release(h)
+	return out, err
 }
 
 // Params returns both convs' parameters.

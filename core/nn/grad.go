@@ -118,14 +118,6 @@ func Backward(pb Pullback, dy *core.Tensor) (*Grads, error) {
 	return g, nil
 }
 
-// release frees t unless it shares its buffer with keep (a pullback may
-// return its dy, or a view of it, as dx).
-func release(t, keep *core.Tensor) {
-	if t != nil && (keep == nil || t.Buffer() != keep.Buffer()) {
-		t.Free()
-	}
-}
-
 // addGrads returns a + b, either of which may be nil, freeing both
 // unless they share keep's buffer.
 func addGrads(a, b, keep *core.Tensor) (*core.Tensor, error) {
