@@ -73,6 +73,7 @@ func main() {
 	}
 	a.el("be-"+a.backend).Underlying().Set("checked", true)
 	a.bind()
+	a.bindTrain()
 	a.network()
 	go a.start()
 	select {} // the page calls back
@@ -342,4 +343,5 @@ func (a *app) classify() {
 	a.latency[id][key] = ms
 	a.latencyTable()
 	a.status("done", fmt.Sprintf("Classified in %s on %s.", msText(ms), backendName(backend)))
+	a.headClassify()
 }

@@ -251,6 +251,7 @@ func TestSite(t *testing.T) {
 	// 8. The JS API: an interrupted download resumes, and model.predict,
 	// summary, MC-dropout, ensemble and dispose work.
 	e.api()
+	e.finetune()
 
 	// 9. A corrupt chunk: the error names it.
 	e.act(func() {

@@ -1,14 +1,15 @@
 // cnn-worker.mjs: the worker in which cnn.mjs runs cnn.wasm, so that
 // downloads, sha256 checks and inference never block the page. Messages:
 // {id, op, args} in; {id, value} or {id, error: {code, message}} out, and
-// {id, progress: [done, total]} while a load runs.
+// {id, progress: [done, total]} while a load runs ({id, progress: [{step,
+// steps, loss, acc}]} while a finetune does).
 import {startRuntime} from "./cnn.mjs";
 
 let api = null;
 
 // Buffers of results that can move instead of being copied.
 function transferables(v) {
-  if (v instanceof Float32Array) return [v.buffer];
+  if (v instanceof Float32Array || v instanceof Uint8Array) return [v.buffer];
   if (v && v.mean instanceof Float32Array) return [v.mean.buffer, v.variance.buffer];
   return [];
 }
@@ -21,6 +22,9 @@ self.onmessage = async ({data: {id, op, args}}) => {
     } else if (op === "load") {
       const [url, opts] = args;
       value = await api.load(url, {...opts, onProgress: (done, total) => self.postMessage({id, progress: [done, total]})});
+    } else if (op === "finetune") {
+      const [h, opts] = args;
+      value = await api.finetune(h, {...opts, onStep: (s) => self.postMessage({id, progress: [s]})});
     } else if (typeof api?.[op] === "function") {
       value = await api[op](...args);
     } else {

@@ -109,7 +109,61 @@ export declare class Model {
   /** A raw NHWC input of inputShape's size; resolves to the raw outputs (logits), or their MC-dropout mean and variance. */
   predict(input: Float32Array, options?: { mcDropout?: undefined | 0; seed?: number }): Promise<Float32Array>;
   predict(input: Float32Array, options: { mcDropout: number; seed?: number }): Promise<{ mean: Float32Array; variance: Float32Array }>;
+  /**
+   * Trains a new head (dropout, then Linear) on this model's frozen
+   * features (a zoo Sequential cut before its last layer with weights, e.g.
+   * LeNet-5's 84 fc2 features; an imported graph cut at its last pooling
+   * node, globally pooled: MobileNetV3's channels for paddleocr-cls), on
+   * this model's backend, in the runtime's worker.
+   */
+  finetune(options: FinetuneOptions): Promise<FineTuned>;
   /** Frees the model's memory, GPU buffers included. */
+  dispose(): Promise<void>;
+}
+
+export interface FinetuneStep {
+  step: number; // 1-based
+  steps: number;
+  loss: number; // softmax cross-entropy (label-smoothed) of the step's batch
+  acc: number; // training accuracy of the step's forward pass (dropout on)
+}
+
+export interface FinetuneOptions {
+  /** Two classes or more, a few images each. */
+  images: ImageInput[];
+  /** images[i]'s class name (numbers are turned into strings). */
+  labels: (string | number)[];
+  /** The classes' order in the head (default: order of first appearance in labels). */
+  classes?: string[];
+  /** Full-batch AdamW steps over all images and their augmented copies (default 40). */
+  epochs?: number;
+  /** AdamW learning rate (default 0.01). */
+  lr?: number;
+  weightDecay?: number; // default 0.01, not on the bias
+  /** Train on augmented copies too: rotation ±12°, shift ±6%, scale 0.9-1.1, brightness/contrast ±30%, saturation ±20% (default true). */
+  augment?: boolean;
+  /** Augmented copies per image, drawn once before training (default 4). */
+  copies?: number;
+  /** Dropout before the Linear head (default 0.2; MC-dropout classify uses it). */
+  dropout?: number;
+  labelSmoothing?: number; // default 0.1
+  seed?: number;
+  /** Called after every step (through the worker's messages). */
+  onStep?: (s: FinetuneStep) => void;
+}
+
+/** A head trained by Model.finetune, or loaded from its file. */
+export declare class FineTuned {
+  /** Its backbone. */
+  readonly model: Model;
+  readonly labels: string[];
+  /** features, cut, dropout, base (model id); examples, loss, acc, ms after training. */
+  readonly stats: { features: number; cut: string; dropout: number; base: string; examples?: number; loss?: number; acc?: number; ms?: number };
+  classify(image: ImageInput, options?: ClassifyOptions): Promise<Prediction[]>;
+  /** The delta manifest: JSON (format "webcnn-delta-1") naming the backbone (model id, manifest URL), the head's tensors in one content-addressed chunk, inlined. */
+  save(): Promise<Blob>;
+  /** Loads a saved head onto its (already loaded) backbone; another model rejects with "bad-input", a damaged chunk with "integrity". */
+  static load(delta: Blob | ArrayBuffer | Uint8Array | string, backbone: Model): Promise<FineTuned>;
   dispose(): Promise<void>;
 }
 
@@ -133,5 +187,7 @@ export interface InitOptions {
 /** Starts the runtime; load() calls it with the defaults. Call it first to change them. */
 export declare function init(options?: InitOptions): Promise<unknown>;
 export declare function load(manifestURL: string | URL, options?: LoadOptions): Promise<Model>;
+/** Loads a fine-tuned head's file onto its backbone (FineTuned.load). */
+export declare function load(delta: Blob | ArrayBuffer | Uint8Array, backbone: Model): Promise<FineTuned>;
 export declare function ensemble(models: Iterable<Model>): Ensemble;
 export declare function clearCache(): Promise<boolean>;

@@ -91,6 +91,11 @@ async function startWorker(workerURL, wasmURL, execURL) {
     predict: (h, x, opts) => call("predict", [h, x, opts]),
     dispose: (h) => call("dispose", [h]),
     clearCache: () => call("clearCache", []),
+    finetune: (h, {onStep, images, ...opts}) => call("finetune", [h, {...opts, images: images.map(strip)}], {onProgress: onStep, transfer: images.flatMap(owned)}),
+    headClassify: (h, px, opts) => call("headClassify", [h, strip(px), opts], {transfer: owned(px)}),
+    headSave: (h) => call("headSave", [h]),
+    headLoad: (h, bytes) => call("headLoad", [h, bytes]),
+    headDispose: (h) => call("headDispose", [h]),
   };
 }
 
@@ -136,6 +141,19 @@ export class Model {
   async predict(input, options = {}) {
     return this.#api.predict(handles.get(this) ?? -1, input, options);
   }
+  /**
+   * Trains a new head (dropout, then Linear) on this model's frozen
+   * features of the images: labels[i] names image i's class (2 or more
+   * classes). onStep({step, steps, loss, acc}) reports every AdamW step.
+   */
+  async finetune({images, labels, classes, epochs = 40, lr = 0.01, augment = true, onStep, ...rest} = {}) {
+    if (!Array.isArray(images) || !Array.isArray(labels)) throw fail("bad-input", "finetune takes {images: [...], labels: [...]}");
+    const px = [];
+    for (const im of images) px.push(await toPixels(im));
+    const r = await this.#api.finetune(handles.get(this) ?? -1, {images: px, labels: labels.map(String), classes: classes?.map(String),
+      epochs, lr, augment, onStep, ...rest});
+    return new FineTuned(this.#api, this, r);
+  }
   /** Frees the model's memory (GPU buffers on WebGPU); later calls reject with code "disposed". */
   async dispose() {
     const h = handles.get(this);
@@ -146,12 +164,68 @@ export class Model {
   }
 }
 
+const heads = new WeakMap(); // FineTuned -> handle of the Go side
+const headRegistry = new FinalizationRegistry(({api, handle}) => { api.headDispose(handle).catch(() => {}); });
+
+/** A head trained by model.finetune (or loaded from its file) on a model's frozen features. */
+export class FineTuned {
+  #api;
+  #info;
+  constructor(api, model, r) {
+    this.#api = api;
+    this.#info = r;
+    this.model = model;
+    heads.set(this, r.handle);
+    headRegistry.register(this, {api, handle: r.handle}, this);
+  }
+  /** The new classes, in the head's order. */
+  get labels() { return [...this.#info.labels]; }
+  /** How training went: examples, loss, acc, ms (absent for a loaded head); features, cut, dropout. */
+  get stats() { const {handle: _, ...s} = this.#info; return structuredClone(s); }
+  /** The top-k of the new classes; with mcDropout: M, the mean and variance over M dropout masks of the head. */
+  async classify(image, options = {}) {
+    const px = await toPixels(image);
+    return this.#api.headClassify(heads.get(this) ?? -1, px, options);
+  }
+  /** The head as a file: a delta manifest (JSON, its one chunk inlined) that names the backbone by id and manifest URL. */
+  async save() {
+    const b = await this.#api.headSave(heads.get(this) ?? -1);
+    return new Blob([b], {type: "application/json"});
+  }
+  /** Loads a saved head onto its backbone model (the model it names, loaded already). */
+  static async load(delta, model) {
+    const api = await init();
+    const bytes = delta instanceof Blob ? new Uint8Array(await delta.arrayBuffer()) :
+      delta instanceof ArrayBuffer ? new Uint8Array(delta) : ArrayBuffer.isView(delta) ? new Uint8Array(delta.buffer, delta.byteOffset, delta.byteLength).slice() :
+      typeof delta === "string" ? new TextEncoder().encode(delta) : null;
+    if (!bytes) throw fail("bad-input", "load a fine-tuned head from a Blob, an ArrayBuffer, a Uint8Array or its JSON text");
+    if (!(model instanceof Model)) throw fail("bad-input", "a fine-tuned head loads onto its backbone: pass the loaded Model");
+    const r = await api.headLoad(handles.get(model) ?? -1, bytes);
+    return new FineTuned(api, model, r);
+  }
+  /** Frees the head. */
+  async dispose() {
+    const h = heads.get(this);
+    if (h === undefined) return;
+    heads.delete(this);
+    headRegistry.unregister(this);
+    await this.#api.headDispose(h);
+  }
+}
+
 /**
  * Loads a model from its manifest: chunks streamed in parallel with
  * progress, verified by sha256, cached in the Cache API (a second load
  * requests none; an interrupted load fetches only what it lacks).
+ * load(deltaBlob, backboneModel) loads a fine-tuned head instead
+ * (FineTuned.load).
  */
-export async function load(manifestURL, {backend = "auto", onProgress, memoryBudget = 0, parallel = 6, cache = true} = {}) {
+export async function load(manifestURL, options = {}) {
+  if (options instanceof Model) return FineTuned.load(manifestURL, options);
+  return loadModel(manifestURL, options);
+}
+
+async function loadModel(manifestURL, {backend = "auto", onProgress, memoryBudget = 0, parallel = 6, cache = true} = {}) {
   const api = await init();
   const url = new URL(manifestURL, globalThis.document?.baseURI ?? globalThis.location?.href).href;
   const r = await api.load(url, {backend, onProgress, memoryBudget, parallel, cache});

@@ -39,6 +39,12 @@ func main() {
 		"predict":    l.jsPredict,
 		"dispose":    l.jsDispose,
 		"clearCache": l.jsClearCache,
+		// Fine-tuning (finetune.go, finetune_js.go).
+		"finetune":     l.jsFinetune,
+		"headClassify": l.jsHeadClassify,
+		"headSave":     l.jsHeadSave,
+		"headLoad":     l.jsHeadLoad,
+		"headDispose":  l.jsHeadDispose,
 	} {
 		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return f(args) }))
 	}
@@ -170,6 +176,7 @@ func (l *library) load(url, backend string, budget int64, parallel int, cacheNam
 		ls.Release()
 		return nil, fmt.Errorf("%s: %w", man.Model, err)
 	}
+	m.url = url
 	if ls.Name == "webgpu" {
 		if err := m.warmUp(); err != nil {
 			m.dispose()

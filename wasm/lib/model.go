@@ -25,6 +25,12 @@ type model struct {
 	mu       sync.Mutex // one pass at a time: the layers are shared
 	net      nn.Layer
 	disposed bool
+
+	url       string               // the manifest's URL (a fine-tuned head names it)
+	tensors   map[string][]float32 // an imported graph's weights, for its feature extractor
+	feat      nn.Layer             // the frozen feature extractor (finetune.go), built once
+	featCut   string               // where feat cuts the network
+	featOwned bool                 // feat has tensors of its own to free
 }
 
 // newModel builds wm's network on the leased backend.
@@ -34,6 +40,9 @@ func newModel(id string, wm *weights.Model, l *lease, bs *backends) (*model, err
 		return nil, err
 	}
 	m := &model{id: id, man: wm.Manifest, lease: l, bs: bs, net: net}
+	if _, ok := net.(*models.Graph); ok {
+		m.tensors = wm.Tensors
+	}
 	if s, err := models.SummarizeLayer(wm.Manifest.Model, net, core.Shape(wm.Manifest.Input.Shape)); err == nil {
 		m.sum = s
 	}
@@ -191,6 +200,10 @@ func (m *model) dispose() {
 		}
 	}
 	m.net = nil
+	if g, ok := m.feat.(interface{ Free() }); ok && m.featOwned {
+		g.Free()
+	}
+	m.feat, m.tensors = nil, nil
 	m.lease.Release()
 }
 

@@ -1,0 +1,348 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"syscall/js"
+
+	"honnef.co/go/js/dom/v2"
+)
+
+// The fine-tuning panel (Teachable-Machine style): images taken from the
+// stage (whatever is on it: a file, the camera, the pad, a generated digit
+// or strip) are added to named classes; Train calls model.finetune of the
+// library (a new head on the loaded model's frozen features, in its
+// worker) and plots the loss and accuracy of every step from its onStep
+// callbacks; the trained head then classifies each new image beside the
+// model (with MC-dropout: the head has a dropout layer), and saves or
+// loads as a small delta file that names its backbone.
+
+// ftClass is one class of the panel.
+type ftClass struct {
+	name   *dom.HTMLInputElement
+	imgs   []js.Value // ImageBitmaps: snapshots of the stage
+	thumbs dom.Element
+	count  dom.Element
+}
+
+// trainer is the panel's state.
+type trainer struct {
+	classes []*ftClass
+	head    js.Value // the FineTuned, or undefined
+	base    js.Value // the Model it was trained on
+	loss    []float64
+	acc     []float64
+	busy    bool
+	seq     int
+}
+
+var tr = &trainer{head: js.Undefined(), base: js.Undefined()}
+
+// bindTrain wires the panel.
+func (a *app) bindTrain() {
+	a.addClass()
+	a.addClass()
+	a.on("ft-add-class", "click", func(dom.Event) { a.addClass() })
+	a.on("ft-train", "click", func(dom.Event) { a.train() })
+	a.on("ft-save", "click", func(dom.Event) { a.saveHead() })
+	a.on("ft-file", "change", func(dom.Event) {
+		in := a.el("ft-file").Underlying()
+		if fs := in.Get("files"); fs.Length() > 0 {
+			a.loadHead(fs.Index(0))
+		}
+		in.Set("value", "")
+	})
+	a.plot()
+}
+
+// ftState shows the panel's status; state is also its data-state ("idle",
+// "adding", "training", "trained", "loaded", "error"), and data-seq
+// counts the changes (a test waits for it to grow).
+func (a *app) ftState(state, text string) {
+	s := a.el("ft-status")
+	tr.seq++
+	s.SetAttribute("data-state", state)
+	s.SetAttribute("data-seq", fmt.Sprint(tr.seq))
+	s.SetTextContent(text)
+}
+
+func (a *app) addClass() {
+	i := len(tr.classes)
+	row := a.doc.CreateElement("div")
+	row.SetAttribute("class", "ft-class")
+	row.SetAttribute("id", fmt.Sprintf("ft-class-%d", i))
+	name := a.doc.CreateElement("input").(*dom.HTMLInputElement)
+	name.SetAttribute("type", "text")
+	name.SetAttribute("aria-label", fmt.Sprintf("Name of class %d", i+1))
+	name.SetID(fmt.Sprintf("ft-name-%d", i))
+	name.SetValue(fmt.Sprintf("class %d", i+1))
+	add := a.doc.CreateElement("button").(dom.HTMLElement)
+	add.SetAttribute("type", "button")
+	add.SetID(fmt.Sprintf("ft-add-%d", i))
+	add.SetTextContent("Add the stage's image")
+	count := a.doc.CreateElement("span")
+	count.SetAttribute("class", "note")
+	count.SetID(fmt.Sprintf("ft-count-%d", i))
+	count.SetTextContent("0 images")
+	thumbs := a.doc.CreateElement("div")
+	thumbs.SetAttribute("class", "ft-thumbs")
+	for _, e := range []dom.Node{name, add, count, thumbs} {
+		row.AppendChild(e)
+	}
+	a.el("ft-classes").AppendChild(row)
+	c := &ftClass{name: name, thumbs: thumbs, count: count}
+	tr.classes = append(tr.classes, c)
+	add.AddEventListener("click", false, func(dom.Event) { go a.addImage(c) })
+}
+
+// addImage snapshots the stage's image into class c.
+func (a *app) addImage(c *ftClass) {
+	if !a.source.Truthy() {
+		a.ftState("error", "Put an image on the stage first (a file, the camera, a drawing or Generate).")
+		return
+	}
+	a.ftState("adding", "Adding the image…")
+	// A snapshot: the pad and the generator's canvas are drawn on again later.
+	bm, err := await(js.Global().Call("createImageBitmap", a.source))
+	if err != nil {
+		a.ftState("error", "Could not read the stage's image: "+err.Message)
+		return
+	}
+	c.imgs = append(c.imgs, bm)
+	w, h := num(bm.Get("width")), num(bm.Get("height"))
+	th := a.doc.CreateElement("canvas")
+	tw := math.Max(8, math.Round(28*w/math.Max(h, 1)))
+	th.Underlying().Set("width", tw)
+	th.Underlying().Set("height", 28)
+	th.Underlying().Get("style").Set("width", fmt.Sprintf("%gpx", math.Min(tw, 112)))
+	th.Underlying().Call("getContext", "2d").Call("drawImage", bm, 0, 0, tw, 28)
+	c.thumbs.AppendChild(th)
+	c.count.SetTextContent(fmt.Sprintf("%d image%s", len(c.imgs), map[bool]string{true: "", false: "s"}[len(c.imgs) == 1]))
+	a.ftState("idle", fmt.Sprintf("%d images in %d classes.", a.ftImages(), a.ftClasses()))
+}
+
+func (a *app) ftImages() (n int) {
+	for _, c := range tr.classes {
+		n += len(c.imgs)
+	}
+	return n
+}
+
+func (a *app) ftClasses() (n int) {
+	for _, c := range tr.classes {
+		if len(c.imgs) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// train trains a new head on the loaded model.
+func (a *app) train() {
+	if tr.busy {
+		return
+	}
+	if !a.model.Truthy() {
+		a.ftState("error", "Load a model first.")
+		return
+	}
+	if a.ftClasses() < 2 {
+		a.ftState("error", "Give at least two classes an image or more.")
+		return
+	}
+	var imgs, labels []any
+	seen := map[string]bool{}
+	for i, c := range tr.classes {
+		name := strings.TrimSpace(c.name.Value())
+		if name == "" {
+			name = fmt.Sprintf("class %d", i+1)
+		}
+		if len(c.imgs) > 0 && seen[name] {
+			a.ftState("error", fmt.Sprintf("Two classes are named “%s”.", name))
+			return
+		}
+		seen[name] = true
+		for _, im := range c.imgs {
+			imgs, labels = append(imgs, im), append(labels, name)
+		}
+	}
+	epochs := int(a.el("ft-epochs").(*dom.HTMLInputElement).ValueAsNumber())
+	lr := a.el("ft-lr").(*dom.HTMLInputElement).ValueAsNumber()
+	if epochs < 1 || epochs > 1000 || math.IsNaN(lr) || lr <= 0 {
+		a.ftState("error", "Steps must be 1 to 1000 and the rate positive.")
+		return
+	}
+	augment := a.el("ft-augment").(*dom.HTMLInputElement).Checked()
+	tr.busy = true
+	defer func() { tr.busy = false }()
+	a.disposeHead()
+	tr.loss, tr.acc = nil, nil
+	a.plot()
+	m := a.model
+	a.ftState("training", fmt.Sprintf("Training on %d images of %d classes (%s)…", len(imgs), a.ftClasses(), backendName(str(m.Get("backend")))))
+	onStep := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		s := first(args)
+		tr.loss, tr.acc = append(tr.loss, num(s.Get("loss"))), append(tr.acc, num(s.Get("acc")))
+		a.plot()
+		a.el("ft-status").SetTextContent(fmt.Sprintf("Step %d of %d: loss %.3f, accuracy %.0f%%", int(num(s.Get("step"))), int(num(s.Get("steps"))), num(s.Get("loss")), 100*num(s.Get("acc"))))
+		return nil
+	})
+	defer onStep.Release()
+	t0 := now()
+	head, err := await(m.Call("finetune", map[string]any{"images": imgs, "labels": labels, "epochs": epochs, "lr": lr, "augment": augment, "onStep": onStep}))
+	ms := now() - t0
+	if err != nil {
+		a.ftState("error", "Training failed: "+err.Message)
+		return
+	}
+	if !m.Equal(a.model) {
+		go await(head.Call("dispose"))
+		a.ftState("error", "The model changed while training: train again.")
+		return
+	}
+	tr.head, tr.base = head, m
+	st := head.Get("stats")
+	a.el("ft-save").Underlying().Set("disabled", false)
+	a.ftState("trained", fmt.Sprintf("Trained in %s: %d examples (%d features, %s), last loss %.3f, accuracy %.0f%%. New images are classified by the new head too.",
+		msText(ms), int(num(st.Get("examples"))), int(num(st.Get("features"))), str(st.Get("cut")), num(st.Get("loss")), 100*num(st.Get("acc"))))
+	a.headClassify()
+}
+
+// disposeHead drops the trained head.
+func (a *app) disposeHead() {
+	if tr.head.Truthy() {
+		go await(tr.head.Call("dispose"))
+	}
+	tr.head, tr.base = js.Undefined(), js.Undefined()
+	a.el("ft-save").Underlying().Set("disabled", true)
+	a.el("ft-top").SetTextContent("")
+}
+
+// headClassify shows the new head's answer for the stage's image: the
+// MC-dropout mean and deviation over 20 masks of the head's dropout.
+func (a *app) headClassify() {
+	if !tr.head.Truthy() {
+		return
+	}
+	if !tr.base.Equal(a.model) {
+		a.disposeHead()
+		a.ftState("idle", "The model changed: train the head again (the images are kept).")
+		return
+	}
+	if !a.source.Truthy() {
+		return
+	}
+	head := tr.head
+	ol := a.el("ft-top")
+	ol.SetTextContent("")
+	ol.SetAttribute("data-top", "")
+	r, err := await(head.Call("classify", a.source, map[string]any{"topk": 5, "mcDropout": 20}))
+	if !head.Equal(tr.head) {
+		return
+	}
+	if err != nil {
+		a.ftState("error", "The new head could not classify this image: "+err.Message)
+		return
+	}
+	for i := 0; i < r.Length(); i++ {
+		p := r.Index(i)
+		li := a.doc.CreateElement("li")
+		li.SetAttribute("data-label", str(p.Get("label")))
+		li.SetAttribute("data-prob", fmt.Sprint(num(p.Get("prob"))))
+		li.SetAttribute("data-variance", fmt.Sprint(num(p.Get("variance"))))
+		li.SetTextContent(fmt.Sprintf("%s: %.1f%% ± %.1f", str(p.Get("label")), 100*num(p.Get("prob")), 100*math.Sqrt(num(p.Get("variance")))))
+		ol.AppendChild(li)
+	}
+	a.el("ft-top").SetAttribute("data-top", str(r.Index(0).Get("label")))
+}
+
+// saveHead downloads the head as its delta file.
+func (a *app) saveHead() {
+	if !tr.head.Truthy() {
+		return
+	}
+	blob, err := await(tr.head.Call("save"))
+	if err != nil {
+		a.ftState("error", "Could not save the head: "+err.Message)
+		return
+	}
+	url := js.Global().Get("URL").Call("createObjectURL", blob)
+	link := a.doc.CreateElement("a")
+	link.SetAttribute("href", url.String())
+	link.SetAttribute("download", a.id+"-head.json")
+	link.Underlying().Call("click")
+	js.Global().Call("setTimeout", js.FuncOf(func(js.Value, []js.Value) any {
+		js.Global().Get("URL").Call("revokeObjectURL", url)
+		return nil
+	}), 10000)
+	a.ftState("trained", fmt.Sprintf("Saved %s-head.json (%d bytes): it names %s and loads onto it.", a.id, int(num(blob.Get("size"))), a.id))
+}
+
+// loadHead loads a saved head onto the loaded model.
+func (a *app) loadHead(f js.Value) {
+	if !a.model.Truthy() {
+		a.ftState("error", "Load the head's model first.")
+		return
+	}
+	m := a.model
+	head, err := await(a.cnn.Call("load", f, m))
+	if err != nil {
+		a.ftState("error", "Could not load the head: "+err.Message)
+		return
+	}
+	a.disposeHead()
+	tr.head, tr.base = head, m
+	a.el("ft-save").Underlying().Set("disabled", false)
+	labels := head.Get("labels")
+	var ls []string
+	for i := 0; i < labels.Length(); i++ {
+		ls = append(ls, labels.Index(i).String())
+	}
+	a.ftState("loaded", fmt.Sprintf("Loaded a head for %s: %s.", a.id, strings.Join(ls, ", ")))
+	a.headClassify()
+}
+
+// plot draws the loss (blue, scaled to its largest value) and the
+// training accuracy (green, 0 to 1) of every step so far.
+func (a *app) plot() {
+	c := a.el("ft-plot").Underlying()
+	g := c.Call("getContext", "2d")
+	w, h := c.Get("width").Float(), c.Get("height").Float()
+	g.Set("fillStyle", "#fff")
+	g.Call("fillRect", 0, 0, w, h)
+	g.Set("fillStyle", "#333")
+	g.Set("font", "12px sans-serif")
+	g.Call("fillText", "loss (blue) and accuracy (green) per step", 8, 14)
+	top := 0.0
+	for _, l := range tr.loss {
+		top = math.Max(top, l)
+	}
+	if len(tr.loss) > 0 {
+		g.Call("fillText", fmt.Sprintf("step %d: loss %.3f, acc %.0f%%", len(tr.loss), tr.loss[len(tr.loss)-1], 100*tr.acc[len(tr.acc)-1]), 8, h-6)
+	}
+	n := max(len(tr.loss), 2)
+	for _, s := range []struct {
+		v     []float64
+		col   string
+		scale float64
+	}{{tr.loss, "#2563eb", top}, {tr.acc, "#16a34a", 1}} {
+		if len(s.v) == 0 || s.scale <= 0 {
+			continue
+		}
+		g.Set("strokeStyle", s.col)
+		g.Set("lineWidth", 2)
+		g.Call("beginPath")
+		for i, v := range s.v {
+			x, y := 8+float64(i)*(w-16)/float64(n-1), h-22-(h-44)*v/s.scale
+			if i == 0 {
+				g.Call("moveTo", x, y)
+			} else {
+				g.Call("lineTo", x, y)
+			}
+		}
+		g.Call("stroke")
+	}
+}
