@@ -432,52 +432,17 @@ func trainHead(b core.Backend, train features, labels []int, test features, test
 	return float64(hits) / float64(len(testLabels)), err
 }
 
-// featureGraph cuts an imported classifier at its feature vector: the
-// input of its last pooling node (for MobileNetV2 the 7x7 average pool
-// over the 1280 channels of out_relu) becomes a global average pool and a
-// flatten, so the graph returns [N, C] features for any input size. Nodes
-// after the cut and the tensors only they use (the classifier) are
-// dropped.
+// featureGraph cuts an imported classifier at its feature vector
+// (GraphSpec.FeatureCut) and keeps the tensors the cut graph reads.
 func featureGraph(raw []byte, ts []weights.Tensor) (*models.GraphSpec, []weights.Tensor, error) {
 	spec, err := models.ParseGraph(raw)
 	if err != nil {
 		return nil, nil, err
 	}
-	last := -1
-	for i, n := range spec.Nodes {
-		if n.Op == "pool" || n.Op == "global_avg_pool" {
-			last = i
-		}
+	out, need, err := spec.FeatureCut()
+	if err != nil {
+		return nil, nil, err
 	}
-	if last < 0 {
-		return nil, nil, fmt.Errorf("no pooling node to cut at")
-	}
-	cut := spec.Nodes[last].Inputs[0]
-	// Keep the nodes the cut value depends on, in order.
-	need := map[string]bool{cut: true}
-	keep := make([]bool, last)
-	for i := last - 1; i >= 0; i-- {
-		n := spec.Nodes[i]
-		for _, o := range n.Outputs {
-			if need[o] {
-				keep[i] = true
-			}
-		}
-		if keep[i] {
-			for _, in := range n.Inputs {
-				need[in] = true
-			}
-		}
-	}
-	out := &models.GraphSpec{Inputs: spec.Inputs, Outputs: []string{"features"}}
-	for i, k := range keep {
-		if k {
-			out.Nodes = append(out.Nodes, spec.Nodes[i])
-		}
-	}
-	out.Nodes = append(out.Nodes,
-		models.NewNode("global_avg_pool", "features_pool", []string{cut}, []string{"features_pool"}, nil),
-		models.NewNode("flatten", "features", []string{"features_pool"}, []string{"features"}, nil))
 	var kept []weights.Tensor
 	for _, t := range ts {
 		if need[t.Name] {

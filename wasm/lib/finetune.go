@@ -167,48 +167,17 @@ func (m *model) features(xs [][]float32) ([]float32, int, error) {
 	return out, dim, nil
 }
 
-// featureGraph cuts an imported classifier at its feature vector (the
-// input of its last pooling node, pooled globally and flattened), as
-// tools/cnn/finetune.go's featureGraph does.
+// featureGraph cuts an imported classifier at its feature vector
+// (GraphSpec.FeatureCut) and keeps the tensors the cut graph reads.
 func featureGraph(man *weights.Manifest, tensors map[string][]float32) (*models.GraphSpec, []weights.Tensor, error) {
 	spec, err := models.ParseGraph(man.Graph)
 	if err != nil {
 		return nil, nil, err
 	}
-	last := -1
-	for i, n := range spec.Nodes {
-		if n.Op == "pool" || n.Op == "global_avg_pool" {
-			last = i
-		}
+	out, need, err := spec.FeatureCut()
+	if err != nil {
+		return nil, nil, err
 	}
-	if last < 0 {
-		return nil, nil, fmt.Errorf("no pooling node to cut at")
-	}
-	cut := spec.Nodes[last].Inputs[0]
-	need := map[string]bool{cut: true}
-	keep := make([]bool, last)
-	for i := last - 1; i >= 0; i-- {
-		n := spec.Nodes[i]
-		for _, o := range n.Outputs {
-			if need[o] {
-				keep[i] = true
-			}
-		}
-		if keep[i] {
-			for _, in := range n.Inputs {
-				need[in] = true
-			}
-		}
-	}
-	out := &models.GraphSpec{Inputs: spec.Inputs, Outputs: []string{"features"}}
-	for i, k := range keep {
-		if k {
-			out.Nodes = append(out.Nodes, spec.Nodes[i])
-		}
-	}
-	out.Nodes = append(out.Nodes,
-		models.NewNode("global_avg_pool", "features_pool", []string{cut}, []string{"features_pool"}, nil),
-		models.NewNode("flatten", "features", []string{"features_pool"}, []string{"features"}, nil))
 	var kept []weights.Tensor
 	for _, e := range man.Tensors {
 		if need[e.Name] {
