@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,72 +13,12 @@ import (
 	"webcnn/core"
 	"webcnn/core/data"
 	"webcnn/models"
+	"webcnn/site/textstrip"
 )
 
 // Strips are 48x192 RGB pictures of text-like marks, black on white,
 // drawn without a font.
 const stripH, stripW = 48, 192
-
-// letterStrip draws a line of lowercase-like letters built from strokes
-// (no font): stems, bowls and bars on a baseline, ascenders (b, d, h, l,
-// t) and descenders (p, q), in English-like frequencies, as tall as a
-// tight text-line crop. Such a line is not symmetric under a half turn.
-func letterStrip(rng *rand.Rand) *data.Image {
-	img := whiteStrip()
-	const (
-		A, X, B, D = 2, 14, 36, 46 // ascender top, x-height top, baseline, descender bottom
-		S          = 4             // stroke
-		M          = (X + B) / 2   // middle bar
-	)
-	// Rectangles: columns as fractions of the letter width (0 the left
-	// stem, 1 the right one), rows in pixels.
-	type rect struct {
-		x0, x1 float64
-		y0, y1 int
-	}
-	letters := map[byte][]rect{
-		'l': {{0, 0, A, B}},
-		'i': {{0, 0, X, B}, {0, 0, A + 1, A + 1 + S}},
-		'n': {{0, 0, X, B}, {0, 1, X, X + S}, {1, 1, X, B}},
-		'm': {{0, 0, X, B}, {0, 1, X, X + S}, {0.5, 0.5, X, B}, {1, 1, X, B}},
-		'h': {{0, 0, A, B}, {0, 1, X, X + S}, {1, 1, X, B}},
-		'u': {{0, 0, X, B}, {0, 1, B - S, B}, {1, 1, X, B}},
-		'o': {{0, 0, X, B}, {0, 1, X, X + S}, {0, 1, B - S, B}, {1, 1, X, B}},
-		'b': {{0, 0, A, B}, {0, 1, X, X + S}, {0, 1, B - S, B}, {1, 1, X, B}},
-		'd': {{0, 0, X, B}, {0, 1, X, X + S}, {0, 1, B - S, B}, {1, 1, A, B}},
-		'p': {{0, 0, X, D}, {0, 1, X, X + S}, {0, 1, B - S, B}, {1, 1, X, B}},
-		'q': {{0, 0, X, B}, {0, 1, X, X + S}, {0, 1, B - S, B}, {1, 1, X, D}},
-		't': {{0, 0, A + 4, B}, {-0.4, 0.6, X, X + S}, {0, 0.6, B - S, B}},
-		'r': {{0, 0, X, B}, {0, 0.7, X, X + S}},
-		'c': {{0, 0, X, B}, {0, 1, X, X + S}, {0, 1, B - S, B}},
-		'e': {{0, 0, X, B}, {0, 1, X, X + S}, {0, 1, M, M + S}, {0, 1, B - S, B}, {1, 1, X, M}},
-		'a': {{1, 1, X, B}, {0, 1, X, X + S}, {0, 1, M, M + S}, {0, 1, B - S, B}, {0, 0, M, B}},
-		's': {{0, 1, X, X + S}, {0, 0, X, M}, {0, 1, M, M + S}, {1, 1, M, B}, {0, 1, B - S, B}},
-	}
-	const text = "eeeeetttaaaooonnniiisssrrrhhhllddcuumpb q"
-	x := 3 + rng.IntN(6)
-	for {
-		ch := text[rng.IntN(len(text))]
-		if ch == ' ' {
-			x += 8
-			continue
-		}
-		w := 9 + rng.IntN(3)
-		switch ch {
-		case 'm':
-			w += 6
-		case 'l', 'i':
-			w = S
-		}
-		if x+w >= stripW-2 {
-			return img
-		}
-		for _, r := range letters[ch] {
-			fill(img, r.y0, r.y1, x+int(r.x0*float64(w-S)), x+int(r.x1*float64(w-S))+S)
-		}
-		x += w + 3
-	}
-}
 
 // digitStrip writes MNIST digits (ink black on white) in a row, 40 pixels
 // high: handwriting, which is not symmetric under a half turn either.
@@ -161,9 +100,9 @@ func TestPaddleOCRCls(t *testing.T) {
 	const letters = 16
 	var strips []*data.Image
 	var names []string
-	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range letters {
-		strips = append(strips, letterStrip(rng))
+		// site/textstrip's generator, the one the page draws with.
+		strips = append(strips, data.FromImage(textstrip.Image(textstrip.Letters(uint64(i+1)))))
 		names = append(names, fmt.Sprintf("letters %d", i))
 	}
 	if dir, err := data.MNISTDir(); err == nil {
