@@ -16,6 +16,10 @@ type Buffer struct {
 	h     handle // the device's buffer
 	owner *Backend
 	freed bool
+	arena *Arena     // the arena whose slot this is, or nil
+	slot  int        // the arena's slot
+	rec   *recording // the recording that logged its allocation, or nil
+	recAt int        // the allocation's index in rec
 }
 
 // Len is the number of float32 elements.
@@ -35,6 +39,9 @@ type Backend struct {
 	PoolBytes int
 	// dummy is bound where a kernel's optional input (a bias) is absent.
 	dummy *Buffer
+
+	rec   *recording // the pass being rehearsed (Record), or nil
+	arena *Arena     // the arena serving the running pass (Arena.Run), or nil
 }
 
 var _ core.Backend = (*Backend)(nil)
@@ -77,18 +84,29 @@ func (b *Backend) Alloc(n int) (core.Buffer, error) {
 		return nil, fmt.Errorf("webgpu: alloc of %d elements (%d bytes) exceeds the device's buffer limit of %d bytes",
 			n, size, min(b.lim.maxBufferSize, b.lim.maxStorageBinding))
 	}
+	if g := b.planned(n); g != nil {
+		return g, nil
+	}
+	var g *Buffer
 	if hs := b.pool[size]; len(hs) > 0 {
 		h := hs[len(hs)-1]
 		b.pool[size] = hs[:len(hs)-1]
 		b.pooled -= size
 		b.dev.clear(h)
-		return &Buffer{n: n, size: size, h: h, owner: b}, nil
+		g = &Buffer{n: n, size: size, h: h, owner: b}
+	} else {
+		h, err := b.dev.newBuffer(size)
+		if err != nil {
+			return nil, fmt.Errorf("webgpu: alloc of %d elements: %w", n, err)
+		}
+		g = &Buffer{n: n, size: size, h: h, owner: b}
 	}
-	h, err := b.dev.newBuffer(size)
-	if err != nil {
-		return nil, fmt.Errorf("webgpu: alloc of %d elements: %w", n, err)
+	if r := b.rec; r != nil {
+		r.allocs = append(r.allocs, recAlloc{n: n, size: size, at: r.clock, free: -1})
+		r.clock++
+		g.rec, g.recAt = r, len(r.allocs)-1
 	}
-	return &Buffer{n: n, size: size, h: h, owner: b}, nil
+	return g, nil
 }
 
 // Free returns the buffer to the pool (or destroys it when the pool is
@@ -101,6 +119,17 @@ func (b *Backend) Free(buf core.Buffer) {
 		return
 	}
 	g.freed = true
+	if r := b.rec; r != nil && g.rec == r {
+		r.allocs[g.recAt].free = r.clock
+		r.clock++
+	}
+	if a := g.arena; a != nil {
+		if !a.released {
+			a.busy[g.slot] = false
+		}
+		g.h = nil
+		return
+	}
 	if b.pooled+g.size <= b.PoolBytes {
 		b.pool[g.size] = append(b.pool[g.size], g.h)
 		b.pooled += g.size

@@ -22,6 +22,12 @@ type device interface {
 	read(h handle, off int, b []byte) error
 	// run records one compute dispatch.
 	run(k *kernel) error
+	// prepare starts compiling the pipeline of a shader and specialization
+	// without waiting for it; run waits for it when it needs it.
+	prepare(shader string, d defs) error
+	// ready waits for every pipeline prepare started and reports the
+	// compilation errors.
+	ready() error
 	// sync submits the recorded work and waits for the GPU to finish it.
 	sync() error
 	// limits reports the device's limits that shape the plans.
@@ -81,7 +87,8 @@ const maxBatch = 256
 // stats count a device's work, for tests and benchmarks.
 type stats struct {
 	Compiles   int            // pipelines compiled
-	Compile    time.Duration  // time spent compiling them
+	Prepared   int            // of which compiled ahead of use (prepare)
+	Compile    time.Duration  // time spent waiting for compilations
 	ByShader   map[string]int // pipelines compiled per shader
 	Dispatches int
 	Submits    int
@@ -90,8 +97,8 @@ type stats struct {
 }
 
 func (s stats) String() string {
-	return fmt.Sprintf("%d pipelines %v compiled in %v, %d dispatches, %d submits, %d reads waiting %v",
-		s.Compiles, s.ByShader, s.Compile.Round(time.Millisecond), s.Dispatches, s.Submits, s.Reads, s.Read.Round(time.Millisecond))
+	return fmt.Sprintf("%d pipelines %v compiled (%d ahead of use) waiting %v, %d dispatches, %d submits, %d reads waiting %v",
+		s.Compiles, s.ByShader, s.Prepared, s.Compile.Round(time.Millisecond), s.Dispatches, s.Submits, s.Reads, s.Read.Round(time.Millisecond))
 }
 
 // Adapter describes the GPU behind a backend, as the browser reports it.

@@ -5,6 +5,7 @@ package webgpu
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"syscall/js"
 	"time"
@@ -36,6 +37,7 @@ type jsDevice struct {
 	mapModeRead   int
 
 	pipelines map[string]pipeline
+	pending   map[string]*compiling // compilations prepare started
 
 	enc, pass js.Value // the open encoder and compute pass, or null
 	n         int      // dispatches recorded since the last submit
@@ -78,7 +80,7 @@ func openDevice() (*jsDevice, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: requestDevice: %v", ErrUnavailable, err)
 	}
-	d := &jsDevice{device: dev, queue: dev.Get("queue"), pipelines: map[string]pipeline{},
+	d := &jsDevice{device: dev, queue: dev.Get("queue"), pipelines: map[string]pipeline{}, pending: map[string]*compiling{},
 		enc: js.Null(), pass: js.Null(), lostCh: make(chan struct{})}
 	if ai := adapter.Get("info"); ai.Truthy() {
 		str := func(name string) string {
@@ -278,37 +280,105 @@ func (d *jsDevice) run(k *kernel) error {
 }
 
 // pipeline returns the compiled pipeline of k's shader and specialization,
-// compiling it on first use.
+// compiling it on first use or waiting for the compilation prepare started.
 func (d *jsDevice) pipeline(k *kernel) (pipeline, error) {
 	key := k.shader + "|" + k.defs.key()
 	if p, ok := d.pipelines[key]; ok {
 		return p, nil
 	}
-	src, err := source(k.shader, k.defs)
-	if err != nil {
-		return pipeline{}, err
+	c, ok := d.pending[key]
+	if !ok {
+		var err error
+		if c, err = d.startCompile(key, k.shader, k.defs); err != nil {
+			return pipeline{}, err
+		}
 	}
-	start := time.Now()
+	return d.finishCompile(key, c)
+}
+
+// compiling is a pipeline whose compilation was started.
+type compiling struct {
+	promise, module js.Value
+	src, shader     string
+	ahead           bool // started by prepare
+}
+
+// startCompile creates the shader module and asks for the pipeline
+// asynchronously; the browser compiles it in the background.
+func (d *jsDevice) startCompile(key, shader string, df defs) (*compiling, error) {
+	src, err := source(shader, df)
+	if err != nil {
+		return nil, err
+	}
 	mod := d.device.Call("createShaderModule", map[string]any{"code": src, "label": key})
-	pv, err := await(d.device.Call("createComputePipelineAsync", map[string]any{
+	pr := d.device.Call("createComputePipelineAsync", map[string]any{
 		"layout": "auto", "label": key,
 		"compute": map[string]any{"module": mod, "entryPoint": "main"},
-	}), d.lostCh)
+	})
+	return &compiling{promise: pr, module: mod, src: src, shader: shader}, nil
+}
+
+// finishCompile waits for a started compilation and caches its pipeline.
+func (d *jsDevice) finishCompile(key string, c *compiling) (pipeline, error) {
+	delete(d.pending, key)
+	start := time.Now()
+	pv, err := await(c.promise, d.lostCh)
+	d.stats.Compile += time.Since(start)
 	if err != nil {
 		if lerr := d.lostErr(); lerr != nil {
 			return pipeline{}, lerr
 		}
-		return pipeline{}, fmt.Errorf("webgpu: compile %s: %v%s", key, err, compileMessages(mod, src))
+		return pipeline{}, fmt.Errorf("webgpu: compile %s: %v%s", key, err, compileMessages(c.module, c.src))
 	}
 	d.stats.Compiles++
+	if c.ahead {
+		d.stats.Prepared++
+	}
 	if d.stats.ByShader == nil {
 		d.stats.ByShader = map[string]int{}
 	}
-	d.stats.ByShader[k.shader]++
-	d.stats.Compile += time.Since(start)
+	d.stats.ByShader[c.shader]++
 	p := pipeline{p: pv, layout: pv.Call("getBindGroupLayout", 0)}
 	d.pipelines[key] = p
 	return p, nil
+}
+
+func (d *jsDevice) prepare(shader string, df defs) error {
+	if err := d.lostErr(); err != nil {
+		return err
+	}
+	key := shader + "|" + df.key()
+	if _, ok := d.pipelines[key]; ok {
+		return nil
+	}
+	if _, ok := d.pending[key]; ok {
+		return nil
+	}
+	c, err := d.startCompile(key, shader, df)
+	if err != nil {
+		return err
+	}
+	c.ahead = true
+	d.pending[key] = c
+	return nil
+}
+
+func (d *jsDevice) ready() error {
+	keys := make([]string, 0, len(d.pending))
+	for k := range d.pending {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []error
+	for _, k := range keys {
+		if _, err := d.finishCompile(k, d.pending[k]); err != nil {
+			if errors.Is(err, ErrDeviceLost) {
+				return err
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // compileMessages returns the shader compiler's messages with the lines

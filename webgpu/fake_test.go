@@ -59,6 +59,11 @@ func (f *fakeDevice) run(k *kernel) error {
 	f.kernels = append(f.kernels, k)
 	return nil
 }
+func (f *fakeDevice) prepare(shader string, d defs) error {
+	f.log = append(f.log, "prepare "+shader+"|"+d.key())
+	return f.lost()
+}
+func (f *fakeDevice) ready() error     { return f.lost() }
 func (f *fakeDevice) sync() error      { return f.lost() }
 func (f *fakeDevice) limits() limits   { return defaultLimits }
 func (f *fakeDevice) counters() stats  { return stats{} }
