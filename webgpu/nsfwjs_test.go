@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -113,6 +114,73 @@ func TestNSFWJS(t *testing.T) {
 	}
 	wantP, wantL, tc := run(cpu.New())
 	gotP, gotL, tg := run(b)
+
+	// The same pass planned: rehearsed with zero weights (as the browser
+	// library does before the chunks arrive), then replayed on the plan's
+	// buffers: bit-identical outputs, no miss, no pipeline compiled.
+	pass := func(be core.Backend, g *models.Graph, probs, logits *[]float32) error {
+		x, err := core.FromData(be, shape, imgs)
+		if err != nil {
+			return err
+		}
+		defer x.Free()
+		ys, err := g.Run(nn.Eval, x)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			for _, y := range ys {
+				y.Free()
+			}
+		}()
+		if *probs, err = ys[0].Data(); err != nil {
+			return err
+		}
+		*logits, err = ys[1].Data()
+		return err
+	}
+	zeros := make([]weights.Tensor, len(ts))
+	for i, t := range ts {
+		zeros[i] = weights.Tensor{Name: t.Name, Shape: t.Shape, Data: make([]float32, len(t.Data))}
+	}
+	r := b.Rehearsal()
+	rg, err := models.NewGraph(r, raw, zeros)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sink []float32
+	plan, err := r.Record(func() error { return pass(r, rg, &sink, &sink) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.check(plan.log); err != nil {
+		t.Fatal(err)
+	}
+	arena, err := b.Prepare(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer arena.Release()
+	g, err := models.NewGraph(b, raw, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Free()
+	if err := b.Ready(); err != nil {
+		t.Fatal(err)
+	}
+	compiles := b.dev.counters().Compiles
+	var planP, planL []float32
+	if err := arena.Run(func() error { return pass(b, g, &planP, &planL) }); err != nil {
+		t.Fatal(err)
+	}
+	if arena.Misses != 0 || b.dev.counters().Compiles != compiles {
+		t.Errorf("planned pass: %d misses, %d pipelines compiled; want 0 and 0", arena.Misses, b.dev.counters().Compiles-compiles)
+	}
+	if !slices.Equal(planP, gotP) || !slices.Equal(planL, gotL) {
+		t.Errorf("the planned pass's outputs differ from the pooled pass's")
+	}
+	t.Logf("planned %s %v: %v", name, shape, plan)
 
 	scale := 0.0
 	for _, v := range wantL {

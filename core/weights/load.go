@@ -195,3 +195,18 @@ func Verify(c Chunk, b []byte) error {
 	}
 	return nil
 }
+
+// Zeros returns a Model with every tensor of m filled with zeros: the
+// network's structure before its weights arrive, for planning a pass
+// (shapes, kernels, memory) while they download.
+func (m *Manifest) Zeros() *Model {
+	ts := make(map[string][]float32, len(m.Tensors))
+	for _, e := range m.Tensors {
+		n := 1
+		for _, d := range e.Shape {
+			n *= d
+		}
+		ts[e.Name] = make([]float32, n)
+	}
+	return &Model{Manifest: m, Tensors: ts}
+}

@@ -201,6 +201,22 @@ func TestSite(t *testing.T) {
 		if n := e.eval(`String(document.querySelectorAll("#latency-rows tr").length)`); n != "2" {
 			t.Errorf("latency table has %s rows, want cpu and webgpu", n)
 		}
+		// The library planned the pass before the chunks arrived: its
+		// buffers and pipelines are in the summary.
+		var p struct {
+			Backend string
+			Plan    map[string]any
+		}
+		json.Unmarshal([]byte(e.eval(fmt.Sprintf(`(async () => {
+			const cnn = await import("./cnn.mjs");
+			const m = await cnn.load("models/%s/manifest.json", {backend: "webgpu"});
+			try { return {backend: m.backend, plan: m.summary().gpuPlan}; } finally { await m.dispose(); }
+		})()`, site.PaddleCls))), &p)
+		num := func(k string) float64 { f, _ := p.Plan[k].(float64); return f }
+		if p.Backend == "webgpu" && (p.Plan["error"] != nil || !(num("pipelines") > 0 && num("buffers") > 0 && num("bytes") >= num("livePeakBytes") && num("livePeakBytes") > 0)) {
+			t.Errorf("WebGPU summary's plan %v: want pipelines, buffers and bytes >= live peak > 0", p.Plan)
+		}
+		t.Logf("WebGPU plan of %s: %v", site.PaddleCls, p.Plan)
 	} else {
 		t.Logf("WebGPU is unavailable here: checking the page says so and runs on the CPU")
 		note := e.eval(`document.getElementById("backend-note").textContent`)

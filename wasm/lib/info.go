@@ -47,6 +47,9 @@ func (m *model) info() map[string]any {
 		"labels":          labels,
 		"output":          map[bool]string{true: "logits", false: "probabilities"}[m.softmax()],
 	}
+	if m.plan != nil {
+		out["gpuPlan"] = m.plan
+	}
 	if s := m.sum; s != nil {
 		dropout := 0
 		for _, r := range s.Rows {

@@ -13,6 +13,7 @@ import (
 
 	"webcnn/core/data"
 	"webcnn/core/weights"
+	"webcnn/webgpu"
 )
 
 // CacheName is the Cache API cache that holds verified chunks and the
@@ -166,21 +167,48 @@ func (l *library) load(url, backend string, budget int64, parallel int, cacheNam
 	if err != nil {
 		return nil, err
 	}
+	// On WebGPU, plan the pass and start compiling its pipelines before
+	// the chunks download; a model the rehearsal cannot plan falls back to
+	// a warm-up pass after loading.
+	gpu, _ := ls.B.(*webgpu.Backend)
+	var (
+		arena   *webgpu.Arena
+		plan    map[string]any
+		planErr error
+	)
+	if gpu != nil {
+		arena, plan, planErr = planGPU(gpu, man)
+	}
+	release := func() {
+		if arena != nil {
+			arena.Release()
+		}
+		ls.Release()
+	}
 	wm, err := weights.Load(context.Background(), fsys, ".", weights.LoadOptions{Budget: budget, Parallel: parallel})
 	if err != nil {
-		ls.Release()
+		release()
 		return nil, fmt.Errorf("%s: %w", man.Model, err)
 	}
 	m, err := newModel(man.Model, wm, ls, l.bs)
 	if err != nil {
-		ls.Release()
+		release()
 		return nil, fmt.Errorf("%s: %w", man.Model, err)
 	}
 	m.url = url
-	if ls.Name == "webgpu" {
-		if err := m.warmUp(); err != nil {
+	if gpu != nil {
+		if arena != nil {
+			t := time.Now()
+			err = gpu.Ready()
+			plan["readyMs"] = msSince(t)
+			m.arena, m.plan = arena, plan
+		} else {
+			m.plan = map[string]any{"error": planErr.Error()}
+			err = m.warmUp()
+		}
+		if err != nil {
 			m.dispose()
-			return nil, fmt.Errorf("%s: first pass on WebGPU: %w", man.Model, err)
+			return nil, fmt.Errorf("%s: preparing WebGPU: %w", man.Model, err)
 		}
 	}
 	done = total
@@ -199,8 +227,6 @@ func (l *library) load(url, backend string, budget int64, parallel int, cacheNam
 		"ms":           msSince(start),
 	}, nil
 }
-
-func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
 
 // pixels reads classify's pixels: {rgba, width, height} (ImageData's
 // layout, drawn by cnn.mjs) or {bytes, reason} (an encoded picture the

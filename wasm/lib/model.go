@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"webcnn/core"
 	"webcnn/core/data"
@@ -31,11 +32,14 @@ type model struct {
 	feat      nn.Layer             // the frozen feature extractor (finetune.go), built once
 	featCut   string               // where feat cuts the network
 	featOwned bool                 // feat has tensors of its own to free
+
+	arena *webgpu.Arena  // the planned pass on WebGPU (gpuplan.go), or nil
+	plan  map[string]any // what the plan holds, for summary()
 }
 
 // newModel builds wm's network on the leased backend.
 func newModel(id string, wm *weights.Model, l *lease, bs *backends) (*model, error) {
-	net, err := models.Build(l.B, wm)
+	net, err := build(l.B, wm)
 	if err != nil {
 		return nil, err
 	}
@@ -87,18 +91,38 @@ func (m *model) run(x []float32) ([]float32, error) {
 	if m.disposed {
 		return nil, fmt.Errorf("%s: %w", m.id, ErrDisposed)
 	}
-	in, err := core.FromData(m.lease.B, core.Shape(m.man.Input.Shape), x)
+	var out []float32
+	pass := func() (err error) {
+		out, err = forward(m.lease.B, m.net, core.Shape(m.man.Input.Shape), x)
+		return err
+	}
+	if m.arena != nil {
+		return out, m.fail(m.arena.Run(pass))
+	}
+	return out, m.fail(pass())
+}
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+
+// build makes wm's network on b: the same function builds the network
+// that runs and the one a GPU plan rehearses.
+func build(b core.Backend, wm *weights.Model) (nn.Layer, error) {
+	return models.Build(b, wm)
+}
+
+// forward is one inference pass of x on b, read back to the host.
+func forward(b core.Backend, net nn.Layer, shape core.Shape, x []float32) ([]float32, error) {
+	in, err := core.FromData(b, shape, x)
 	if err != nil {
-		return nil, m.fail(err)
+		return nil, err
 	}
 	defer in.Free()
-	y, err := m.net.Forward(nn.Eval, in)
+	y, err := net.Forward(nn.Eval, in)
 	if err != nil {
-		return nil, m.fail(err)
+		return nil, err
 	}
 	defer y.Free()
-	out, err := y.Data()
-	return out, m.fail(err)
+	return y.Data()
 }
 
 // mc runs the lecture's Monte-Carlo dropout: passes forward passes with a
@@ -204,6 +228,10 @@ func (m *model) dispose() {
 		g.Free()
 	}
 	m.feat, m.tensors = nil, nil
+	if m.arena != nil {
+		m.arena.Release()
+		m.arena = nil
+	}
 	m.lease.Release()
 }
 
