@@ -40,8 +40,9 @@ type Backend struct {
 	// dummy is bound where a kernel's optional input (a bias) is absent.
 	dummy *Buffer
 
-	rec   *recording // the pass being rehearsed (Record), or nil
-	arena *Arena     // the arena serving the running pass (Arena.Run), or nil
+	rec    *recording // the pass being rehearsed (Record), or nil
+	arena  *Arena     // the arena serving the running pass (Arena.Run), or nil
+	passMu sync.Mutex // held by Arena.Run
 }
 
 var _ core.Backend = (*Backend)(nil)

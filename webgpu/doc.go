@@ -34,6 +34,19 @@
 // reaches maxBatch dispatches. A forward pass therefore makes a handful of
 // submissions and one readback at the end.
 //
+// A pass can be planned before it runs (memplan.go): Rehearsal gives a
+// backend with the device's limits that computes nothing and holds no GPU
+// memory; the model built on it (weights do not matter) runs one pass
+// under Record, which logs the pipelines dispatched and the lifetime of
+// every allocation, and assigns the allocations to a few buffers, greedy
+// by size, so that no two live allocations share one. Prepare starts
+// compiling the plan's pipelines (createComputePipelineAsync, not awaited:
+// the browser compiles while the weights download) and creates its
+// buffers; Ready waits for the compilations; Arena.Run serves a pass's
+// allocations from the plan's buffers, so a planned pass creates no
+// buffer and compiles nothing. A pass that deviates from its plan falls
+// back to the pool and is counted (Arena.Misses).
+//
 // Outside a browser with WebGPU (natively, under Node, or when the adapter
 // is missing) New returns an error wrapping ErrUnavailable, so callers can
 // fall back to the CPU backend; after the device is lost every call returns

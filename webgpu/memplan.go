@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"sync"
 )
 
 // A forward pass is planned before it runs. A rehearsal backend (see
@@ -305,8 +304,6 @@ type Arena struct {
 	Misses int
 	// Passes counts the passes run.
 	Passes int
-
-	pass sync.Mutex // one planned pass at a time
 }
 
 // Plan is the plan the arena serves.
@@ -358,19 +355,17 @@ func (b *Backend) Ready() error {
 }
 
 // Run runs pass with its allocations served by the arena's buffers.
-// Passes on one arena run one at a time; pass must not call Run.
+// Planned passes on one backend run one at a time (a second waits); pass
+// must not call Run. Allocations made meanwhile by other goroutines
+// outside a planned pass make it deviate (it stays correct).
 func (a *Arena) Run(pass func() error) error {
-	a.pass.Lock()
-	defer a.pass.Unlock()
 	b := a.b
+	b.passMu.Lock()
+	defer b.passMu.Unlock()
 	b.mu.Lock()
 	if a.released {
 		b.mu.Unlock()
 		return errors.New("webgpu: Run on a released arena")
-	}
-	if b.arena != nil {
-		b.mu.Unlock()
-		return errors.New("webgpu: another arena's pass is running on this backend")
 	}
 	b.arena, a.cursor, a.off = a, 0, false
 	b.mu.Unlock()
