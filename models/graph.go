@@ -146,8 +146,16 @@ func LoadGraph(b core.Backend, m *weights.Model) (*Graph, error) {
 	return g, nil
 }
 
-// Build validates the spec and binds it to tensors on b (see NewGraph).
-func (s *GraphSpec) Build(b core.Backend, tensors []weights.Tensor) (g *Graph, err error) {
+// Build validates the spec and binds it to tensors on b (see NewGraph),
+// after folding batch norms and activations into the layers before them
+// (Fuse).
+func (s *GraphSpec) Build(b core.Backend, tensors []weights.Tensor) (*Graph, error) {
+	fs, ft, _ := s.Fuse(tensors)
+	return fs.build(b, ft)
+}
+
+// build validates the spec and binds it to tensors on b, as written.
+func (s *GraphSpec) build(b core.Backend, tensors []weights.Tensor) (g *Graph, err error) {
 	g = &Graph{}
 	defer func() {
 		if err != nil {

@@ -3,6 +3,7 @@ package models
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -96,7 +97,8 @@ func TestGraphMobileBlock(t *testing.T) {
 		NewNode("dense", "fc", []string{"f", "fc/kernel", "fc/bias"}, []string{"logits"}, nil),
 		NewNode("softmax", "sm", []string{"logits"}, []string{"probs"}, nil),
 	}}
-	g, err := NewGraph(b, specJSON(t, s), ts)
+	// As written (Build would fold bn and relu into stem: TestGraphFuse).
+	g, err := s.build(b, ts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +163,115 @@ func TestGraphMobileBlock(t *testing.T) {
 	}
 	if got, want := nn.Count(g), int64(3*3*3*8+2*8+3*3*16+16*8+8+8*5+5); got != want {
 		t.Errorf("params %d, want %d", got, want)
+	}
+}
+
+// TestGraphFuse folds a batch norm and an activation into the conv before
+// them. By hand: a 1x1 conv from one channel to two, W = [2, -1], no bias;
+// batch norm gamma [1, 3], beta [0.5, 0], mean [1, 2], var [3, 8], eps 1,
+// so s = gamma / sqrt(var + eps) = [1/2, 1]: W' = [1, -1] and
+// b' = (0 - mean) * s + beta = [0, -2]; then ReLU. For x = 3: the conv
+// gives [6, -3], the batch norm [(6-1)/2 + 0.5, (-3-2)*1] = [3, -5], the
+// ReLU [3, 0]; fused, [3*1 + 0, 3*(-1) - 2] = [3, -5], ReLU [3, 0].
+func TestGraphFuse(t *testing.T) {
+	b := cpu.New()
+	must := checker(t)
+	kernel := []float32{2, -1}
+	ts := []weights.Tensor{
+		{Name: "k", Shape: []int{1, 1, 1, 2}, Data: kernel},
+		{Name: "g", Shape: []int{2}, Data: []float32{1, 3}},
+		{Name: "be", Shape: []int{2}, Data: []float32{0.5, 0}},
+		{Name: "m", Shape: []int{2}, Data: []float32{1, 2}},
+		{Name: "v", Shape: []int{2}, Data: []float32{3, 8}},
+	}
+	s := GraphSpec{Inputs: []string{"x"}, Outputs: []string{"y"}, Nodes: []Node{
+		NewNode("conv", "c", []string{"x", "k"}, []string{"c"}, nil),
+		NewNode("batch_norm", "bn", []string{"c", "g", "be", "m", "v"}, []string{"n"}, Eps(1)),
+		NewNode("act", "r", []string{"n"}, []string{"y"}, Act{Op: "relu"}),
+	}}
+	fs, ft, n := s.Fuse(ts)
+	if n != 2 || len(fs.Nodes) != 1 || len(ft) != 2 {
+		t.Fatalf("fused %d nodes: %d nodes and %d tensors left, want 2, 1 and 2", n, len(fs.Nodes), len(ft))
+	}
+	var a ConvAttrs
+	if err := json.Unmarshal(fs.Nodes[0].Attrs, &a); err != nil || a.Act == nil || a.Act.Op != "relu" {
+		t.Errorf("fused conv attrs %s, want act relu", fs.Nodes[0].Attrs)
+	}
+	if got := fmt.Sprintln(fs.Nodes[0].Inputs, ft[0].Data, ft[1].Name, ft[1].Data); got != "[x k be] [1 -1] be [0 -2]\n" {
+		t.Errorf("fused conv: %s, want [x k be] [1 -1] be [0 -2]", got)
+	}
+	if fmt.Sprint(kernel, ts[1].Data) != "[2 -1] [1 3]" {
+		t.Errorf("Fuse changed its input tensors: %v %v", kernel, ts[1].Data)
+	}
+	for _, build := range []func() (*Graph, error){
+		func() (*Graph, error) { return s.build(b, ts) },
+		func() (*Graph, error) { return s.Build(b, ts) },
+	} {
+		g, err := build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := dev(t, b, weights.Tensor{Shape: []int{1, 1, 1, 1}, Data: []float32{3}})
+		y, _ := must(g.Forward(nn.Eval, x)).Data()
+		if fmt.Sprint(y) != "[3 0]" {
+			t.Errorf("%d nodes: %v, want [3 0]", len(g.nodes), y)
+		}
+	}
+
+	// A conv output read twice, or a graph output, is not fused.
+	shared := GraphSpec{Inputs: []string{"x"}, Outputs: []string{"y", "c"}, Nodes: s.Nodes}
+	if _, _, n := shared.Fuse(ts); n != 0 {
+		t.Errorf("conv output that is also a graph output: %d nodes fused, want 0", n)
+	}
+}
+
+// TestGraphFuseMobileBlock compares the mobile block of TestGraphMobileBlock
+// fused (batch norm and ReLU6 into the stem) and as written.
+func TestGraphFuseMobileBlock(t *testing.T) {
+	b := cpu.New()
+	must := checker(t)
+	rng := core.NewRNG(21)
+	ts := []weights.Tensor{
+		randTensor(rng, "stem/kernel", 3, 3, 3, 8),
+		randTensor(rng, "bn/gamma", 8), randTensor(rng, "bn/beta", 8),
+		randTensor(rng, "bn/mean", 8), randTensor(rng, "bn/var", 8),
+		randTensor(rng, "dw/kernel", 3, 3, 1, 8),
+		randTensor(rng, "fc/kernel", 8, 5), randTensor(rng, "fc/bias", 5),
+	}
+	for i := range ts[4].Data {
+		ts[4].Data[i] = float32(math.Abs(float64(ts[4].Data[i]))) + 0.1
+	}
+	s := GraphSpec{Inputs: []string{"input"}, Outputs: []string{"logits"}, Nodes: []Node{
+		NewNode("conv", "stem", []string{"input", "stem/kernel"}, []string{"c"}, ConvAttrs{Stride: []int{2, 2}, Pad: "same"}),
+		NewNode("batch_norm", "bn", []string{"c", "bn/gamma", "bn/beta", "bn/mean", "bn/var"}, []string{"n"}, Eps(1e-3)),
+		NewNode("act", "relu", []string{"n"}, []string{"r"}, Act{Op: "relu6"}),
+		NewNode("conv", "dw", []string{"r", "dw/kernel"}, []string{"d"}, ConvAttrs{Pad: "same", Groups: 8}),
+		NewNode("act", "relu2", []string{"d"}, []string{"d2"}, Act{Op: "relu6"}),
+		NewNode("add", "res", []string{"r", "d2"}, []string{"sum"}, nil),
+		NewNode("global_avg_pool", "gap", []string{"sum"}, []string{"g"}, nil),
+		NewNode("flatten", "flat", []string{"g"}, []string{"f"}, nil),
+		NewNode("dense", "fc", []string{"f", "fc/kernel", "fc/bias"}, []string{"logits"}, nil),
+	}}
+	raw, err := s.build(b, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fused, err := s.Build(b, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.nodes)-len(fused.nodes) != 3 {
+		t.Errorf("%d nodes as written, %d fused: want 3 fewer (bn, relu, relu2)", len(raw.nodes), len(fused.nodes))
+	}
+	x := dev(t, b, randTensor(rng, "x", 2, 9, 9, 3))
+	want, _ := must(raw.Forward(nn.Eval, x)).Data()
+	got, _ := must(fused.Forward(nn.Eval, x)).Data()
+	scale := 0.0
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	if d := maxDiff(got, want); !(d <= 1e-5*scale) {
+		t.Errorf("fused logits differ by %.3g (scale %.3g): %v vs %v", d, scale, got, want)
 	}
 }
 
