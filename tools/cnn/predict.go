@@ -46,6 +46,9 @@ func predict(w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	if net, _, err = models.FoldForInference(net); err != nil {
+		return err
+	}
 	in := m.Manifest.Input
 	var x []float32
 	if *raw != "" {
