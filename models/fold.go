@@ -11,10 +11,11 @@ import (
 // convolution (or a linear layer) is folded into its weights and bias,
 // and the activation after it fused into the conv's store, so a forward
 // pass runs the conv alone where it ran the conv, the batch norm's scale
-// and shift, and the activation (nn.FoldBatchNorm has the rules). It returns the folded network and the number of batch norms
-// folded; batch norms that follow something else (DenseNet's
-// pre-activation norms) keep running. An imported graph comes back as it
-// is, with 0: the importer already folded its batch norms.
+// and shift, and the activation (nn.FoldBatchNorm has the rules). It
+// returns the folded network and the number of batch norms folded; batch
+// norms that follow something else (DenseNet's pre-activation norms) keep
+// running. An imported graph comes back as it is, with 0: Build already
+// fused it (GraphSpec.Fuse).
 //
 // l is consumed (the folded tensors are freed) and the result is for
 // inference only: training, fine-tuning, saving weights and per-layer

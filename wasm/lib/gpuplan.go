@@ -17,7 +17,7 @@ import (
 func planGPU(g *webgpu.Backend, man *weights.Manifest) (*webgpu.Arena, map[string]any, error) {
 	start := time.Now()
 	r := g.Rehearsal()
-	net, err := build(r, man.Zeros())
+	net, _, err := build(r, man.Zeros())
 	if err != nil {
 		return nil, nil, fmt.Errorf("rehearsal build: %w", err)
 	}

@@ -39,16 +39,13 @@ type model struct {
 
 // newModel builds wm's network on the leased backend.
 func newModel(id string, wm *weights.Model, l *lease, bs *backends) (*model, error) {
-	net, err := build(l.B, wm)
+	net, sum, err := build(l.B, wm)
 	if err != nil {
 		return nil, err
 	}
-	m := &model{id: id, man: wm.Manifest, lease: l, bs: bs, net: net}
+	m := &model{id: id, man: wm.Manifest, lease: l, bs: bs, net: net, sum: sum}
 	if _, ok := net.(*models.Graph); ok {
 		m.tensors = wm.Tensors
-	}
-	if s, err := models.SummarizeLayer(wm.Manifest.Model, net, core.Shape(wm.Manifest.Input.Shape)); err == nil {
-		m.sum = s
 	}
 	return m, nil
 }
@@ -104,10 +101,24 @@ func (m *model) run(x []float32) ([]float32, error) {
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
 
-// build makes wm's network on b: the same function builds the network
-// that runs and the one a GPU plan rehearses.
-func build(b core.Backend, wm *weights.Model) (nn.Layer, error) {
-	return models.Build(b, wm)
+// build makes wm's network on b for inference, batch norms folded into
+// the convolutions (models.FoldForInference), and summarizes the network
+// as built (the published architecture's layers and parameters). The same
+// function builds the network that runs and the one a GPU plan rehearses.
+func build(b core.Backend, wm *weights.Model) (nn.Layer, *models.Summary, error) {
+	net, err := models.Build(b, wm)
+	if err != nil {
+		return nil, nil, err
+	}
+	sum, err := models.SummarizeLayer(wm.Manifest.Model, net, core.Shape(wm.Manifest.Input.Shape))
+	if err != nil {
+		sum = nil
+	}
+	net, _, err = models.FoldForInference(net)
+	if err != nil {
+		return nil, nil, err
+	}
+	return net, sum, nil
 }
 
 // forward is one inference pass of x on b, read back to the host.

@@ -215,6 +215,10 @@ func (r *registry) load(ctx context.Context, id string) (*loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", id, err)
 	}
+	// Inference only: batch norms folded into the convolutions.
+	if net, _, err = models.FoldForInference(net); err != nil {
+		return nil, fmt.Errorf("model %q: %w", id, err)
+	}
 	return &loaded{man: wm.Manifest, net: net, backend: r.backend}, nil
 }
 
