@@ -46,6 +46,7 @@ type state struct {
 	gpu   *webgpu.Backend
 	model *weights.Model
 	net   nn.Layer
+	arena *webgpu.Arena // the planned pass on WebGPU
 }
 
 var st state
@@ -60,7 +61,11 @@ func main() {
 		if st.gpu == nil {
 			return "", nil
 		}
-		return st.gpu.Stats(), nil
+		s := st.gpu.Stats()
+		if a := st.arena; a != nil {
+			s += fmt.Sprintf("; plan: %v; %d of %d passes missed it", a.Plan(), a.Misses, a.Passes)
+		}
+		return s, nil
 	}))
 	js.Global().Set("webcnn", api)
 	if f := js.Global().Get("webcnnReady"); f.Type() == js.TypeFunction {
@@ -144,13 +149,64 @@ func build([]js.Value) (any, error) {
 	if st.model == nil {
 		return nil, errors.New("build: no model loaded")
 	}
-	net, err := models.Build(st.be, st.model)
+	// On WebGPU, as the browser library does: plan the pass on a
+	// rehearsal backend and start compiling its pipelines before the
+	// weights go up, wait for them after.
+	if st.gpu != nil {
+		r := st.gpu.Rehearsal()
+		rn, err := inferenceNet(r, st.model.Manifest.Zeros())
+		if err != nil {
+			return nil, err
+		}
+		shape := core.Shape(st.model.Manifest.Input.Shape)
+		p, err := r.Record(func() error {
+			_, err := forward(r, rn, shape, make([]float32, shape.Size()))
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if st.arena, err = st.gpu.Prepare(p); err != nil {
+			return nil, err
+		}
+	}
+	net, err := inferenceNet(st.be, st.model)
 	if err != nil {
 		return nil, err
 	}
 	st.net = net
 	st.model = nil // the host copy is no longer needed
+	if st.gpu != nil {
+		if err := st.gpu.Ready(); err != nil {
+			return nil, err
+		}
+	}
 	return nil, st.be.Sync()
+}
+
+// inferenceNet builds a manifest's network with its batch norms folded.
+func inferenceNet(b core.Backend, m *weights.Model) (nn.Layer, error) {
+	net, err := models.Build(b, m)
+	if err != nil {
+		return nil, err
+	}
+	net, _, err = models.FoldForInference(net)
+	return net, err
+}
+
+// forward runs one pass of x and reads the output back.
+func forward(b core.Backend, net nn.Layer, shape core.Shape, in []float32) ([]float32, error) {
+	x, err := core.FromData(b, shape, in)
+	if err != nil {
+		return nil, err
+	}
+	defer x.Free()
+	y, err := net.Forward(nn.Eval, x)
+	if err != nil {
+		return nil, err
+	}
+	defer y.Free()
+	return y.Data()
 }
 
 func infer(args []js.Value) (any, error) {
@@ -170,17 +226,17 @@ func infer(args []js.Value) (any, error) {
 	}
 	u8 := js.Global().Get("Uint8Array").New(args[0].Get("buffer"), args[0].Get("byteOffset"), 4*len(in))
 	js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(in))), 4*len(in)), u8)
-	x, err := core.FromData(st.be, shape, in)
-	if err != nil {
-		return nil, err
+	var out []float32
+	pass := func() (err error) {
+		out, err = forward(st.be, st.net, shape, in)
+		return err
 	}
-	defer x.Free()
-	y, err := st.net.Forward(nn.Eval, x)
-	if err != nil {
-		return nil, err
+	var err error
+	if st.arena != nil {
+		err = st.arena.Run(pass)
+	} else {
+		err = pass()
 	}
-	defer y.Free()
-	out, err := y.Data()
 	if err != nil {
 		return nil, err
 	}
@@ -199,10 +255,13 @@ func dispose([]js.Value) (any, error) {
 			}
 		}
 	}
+	if st.arena != nil {
+		st.arena.Release()
+	}
 	if st.gpu != nil {
 		st.gpu.Close()
 	}
-	st.be, st.gpu, st.model, st.net = nil, nil, nil, nil
+	st.be, st.gpu, st.model, st.net, st.arena = nil, nil, nil, nil, nil
 	runtime.GC()
 	return nil, nil
 }
