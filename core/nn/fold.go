@@ -22,7 +22,8 @@ import (
 // so that one conv computes what conv + batch norm did, for any groups,
 // stride, dilation or padding. An *Activation right after a folded batch
 // norm is fused into the layer's store as well (core.Conv.Act,
-// Linear.Act). The arithmetic runs on the host in float64 and the new
+// Linear.Act), and so is an *Activation right after a conv or linear
+// layer without batch norm (VGG, AlexNet, SqueezeNet). The arithmetic runs on the host in float64 and the new
 // tensors are written on the layer's backend, so it works on every
 // core.Backend. Everything else is kept as it is: a batch norm after an
 // activation, a concatenation or an addition (DenseNet's pre-activation
@@ -137,6 +138,11 @@ func (f *folder) seq(s Sequential, path string) (Sequential, error) {
 				continue
 			}
 		}
+		if a, ok := c.Layer.(*Activation); ok && len(out) > 0 {
+			if t := tail(&out[len(out)-1]); withAct(t, a.F) {
+				continue
+			}
+		}
 		l, err := f.layer(c.Layer, join(path, c.Name))
 		if err != nil {
 			return nil, err
@@ -144,6 +150,28 @@ func (f *folder) seq(s Sequential, path string) (Sequential, error) {
 		out = append(out, Named{c.Name, l})
 	}
 	return out, nil
+}
+
+// withAct fuses activation a into t's layer when it is a *Conv or
+// *Linear without one (VGG's conv + ReLU), as a copy sharing its tensors.
+func withAct(t *Named, a core.Unary) bool {
+	switch l := t.Layer.(type) {
+	case *Conv:
+		if l.P.Act.Op == core.Identity {
+			c := *l
+			c.P.Act = a
+			t.Layer = &c
+			return true
+		}
+	case *Linear:
+		if l.Act.Op == core.Identity {
+			c := *l
+			c.Act = a
+			t.Layer = &c
+			return true
+		}
+	}
+	return false
 }
 
 // tail returns the last leaf of n, descending into Sequentials (which

@@ -244,6 +244,9 @@ func TestFoldBatchNormStructures(t *testing.T) {
 			c := bd.Conv2D(4, 4, 3, nn.ConvOpt{Pad: 1})
 			return nn.Seq(c, randomBN(bd, 4, 1e-5), relu(), c, randomBN(bd, 4, 1e-5))
 		}},
+		{"conv and linear then an activation, no norm (VGG)", 0, func(bd *nn.Builder) nn.Layer {
+			return nn.Seq(bd.Conv2D(4, 5, 3, nn.ConvOpt{}), relu(), nn.Flatten{}, bd.Linear(5*5*5, 3, core.Identity), nn.Act(core.Tanh))
+		}},
 		{"linear then batch norm 1-d", 1, func(bd *nn.Builder) nn.Layer {
 			return nn.Seq(nn.Flatten{}, bd.Linear(4*7*7, 6, core.Identity), randomBN(bd, 6, 1e-5), relu())
 		}},
@@ -361,4 +364,24 @@ func ExampleFoldBatchNorm() {
 	// conv.weight [6]
 	// conv.bias [-1.5]
 	// 1 folded: Conv 1x1/1 1 relu
+}
+
+// TestFoldFusesActivation: an activation right after a conv without batch
+// norm becomes the conv's fused activation, and the conv built stays as
+// it was (the folded network holds a copy).
+func TestFoldFusesActivation(t *testing.T) {
+	bd := nn.NewBuilder(cpu.New(), 1)
+	conv := bd.Conv2D(3, 4, 3, nn.ConvOpt{})
+	out, n, err := nn.FoldBatchNorm(nn.Seq(conv, nn.Act(core.ReLU6)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ok := out.(nn.Sequential)
+	if !ok || n != 0 || len(s) != 1 {
+		t.Fatalf("folded %T with %d norms, %v: want one layer and 0 norms", out, n, out)
+	}
+	c, ok := s[0].Layer.(*nn.Conv)
+	if !ok || c.P.Act.Op != core.ReLU6 || c.W != conv.W || conv.P.Act.Op != core.Identity {
+		t.Errorf("fused conv %+v (built conv act %v): want ReLU6 on a copy sharing the weights", c, conv.P.Act)
+	}
 }
