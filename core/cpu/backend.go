@@ -41,17 +41,21 @@ func (b *Backend) Name() string {
 
 var errForeign = errors.New("cpu: buffer from another backend")
 
-// Alloc returns zeroed host memory.
+// Alloc returns zeroed host memory, reusing memory that Free released.
 func (b *Backend) Alloc(n int) (core.Buffer, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("cpu: alloc of %d elements", n)
 	}
-	return &Buffer{data: make([]float32, n)}, nil
+	d := getScratch(n)
+	clear(d)
+	return &Buffer{data: d}, nil
 }
 
-// Free drops the memory; the garbage collector reclaims it.
+// Free releases the memory for reuse by Alloc (scratch.go); the buffer
+// holds nothing afterwards.
 func (b *Backend) Free(buf core.Buffer) {
 	if c, ok := buf.(*Buffer); ok {
+		putScratch(c.data)
 		c.data = nil
 	}
 }

@@ -35,35 +35,110 @@ func BenchmarkConv(b *testing.B) {
 			backends = append(backends, NewReference())
 		}
 		for _, be := range backends {
-			b.Run(fmt.Sprintf("%s/%s", c.name, be.Name()), func(b *testing.B) {
-				xs := core.Shape{1, c.h, c.w, c.cin}
-				ws := core.Shape{c.k, c.k, c.cin / c.group, c.cout}
-				p := core.ConvPadding(core.Conv{Stride: []int{c.stride, c.stride}, Groups: c.group,
-					Act: core.Act(core.ReLU)}, xs, []int{c.k, c.k}, core.Same)
-				x, w, bias := benchTensor(b, be, xs), benchTensor(b, be, ws), benchTensor(b, be, core.Shape{c.cout})
-				ds, err := core.ConvShape(xs, ws, p)
-				if err != nil {
-					b.Fatal(err)
-				}
-				dst, err := core.New(be, ds)
-				if err != nil {
-					b.Fatal(err)
-				}
-				flops := 2 * float64(ds.Size()) * float64(c.k*c.k*c.cin/c.group)
-				// One untimed run: js/wasm engines compile hot code in tiers.
-				if err := be.Conv(dst, x, w, bias, p); err != nil {
-					b.Fatal(err)
-				}
-				b.ResetTimer()
-				for range b.N {
-					if err := be.Conv(dst, x, w, bias, p); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(flops*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
-			})
+			b.Run(fmt.Sprintf("%s/%s", c.name, be.Name()), func(b *testing.B) { benchConvRun(b, be, c, core.ReLU, 0) })
 		}
 	}
+}
+
+// mobileNetV2Convs are the distinct conv layers of MobileNetV2 at 224x224
+// (Sandler et al. 2018, Table 2; width 1): the first conv, every
+// depthwise 3x3 (stride 1 and 2), every 1x1 expansion (ReLU6) and
+// projection (linear), and the last 1x1 to 1280. Batch norm is folded, so
+// each has a bias.
+var mobileNetV2Convs = []struct {
+	benchConv
+	act core.UnaryOp
+}{
+	{benchConv{"first_3x3s2_224x224x3to32", 224, 224, 3, 32, 3, 2, 1}, core.ReLU6},
+	{benchConv{"dw3x3_112x112x32", 112, 112, 32, 32, 3, 1, 32}, core.ReLU6},
+	{benchConv{"dw3x3s2_112x112x96", 112, 112, 96, 96, 3, 2, 96}, core.ReLU6},
+	{benchConv{"dw3x3_56x56x144", 56, 56, 144, 144, 3, 1, 144}, core.ReLU6},
+	{benchConv{"dw3x3s2_56x56x144", 56, 56, 144, 144, 3, 2, 144}, core.ReLU6},
+	{benchConv{"dw3x3_28x28x192", 28, 28, 192, 192, 3, 1, 192}, core.ReLU6},
+	{benchConv{"dw3x3s2_28x28x192", 28, 28, 192, 192, 3, 2, 192}, core.ReLU6},
+	{benchConv{"dw3x3_14x14x384", 14, 14, 384, 384, 3, 1, 384}, core.ReLU6},
+	{benchConv{"dw3x3_14x14x576", 14, 14, 576, 576, 3, 1, 576}, core.ReLU6},
+	{benchConv{"dw3x3s2_14x14x576", 14, 14, 576, 576, 3, 2, 576}, core.ReLU6},
+	{benchConv{"dw3x3_7x7x960", 7, 7, 960, 960, 3, 1, 960}, core.ReLU6},
+	{benchConv{"expand_1x1_112x112x16to96", 112, 112, 16, 96, 1, 1, 1}, core.ReLU6},
+	{benchConv{"expand_1x1_56x56x24to144", 56, 56, 24, 144, 1, 1, 1}, core.ReLU6},
+	{benchConv{"expand_1x1_28x28x32to192", 28, 28, 32, 192, 1, 1, 1}, core.ReLU6},
+	{benchConv{"expand_1x1_14x14x64to384", 14, 14, 64, 384, 1, 1, 1}, core.ReLU6},
+	{benchConv{"expand_1x1_14x14x96to576", 14, 14, 96, 576, 1, 1, 1}, core.ReLU6},
+	{benchConv{"expand_1x1_7x7x160to960", 7, 7, 160, 960, 1, 1, 1}, core.ReLU6},
+	{benchConv{"project_1x1_112x112x32to16", 112, 112, 32, 16, 1, 1, 1}, core.Identity},
+	{benchConv{"project_1x1_56x56x144to24", 56, 56, 144, 24, 1, 1, 1}, core.Identity},
+	{benchConv{"project_1x1_28x28x192to32", 28, 28, 192, 32, 1, 1, 1}, core.Identity},
+	{benchConv{"project_1x1_14x14x384to64", 14, 14, 384, 64, 1, 1, 1}, core.Identity},
+	{benchConv{"project_1x1_14x14x576to96", 14, 14, 576, 96, 1, 1, 1}, core.Identity},
+	{benchConv{"project_1x1_7x7x960to160", 7, 7, 960, 160, 1, 1, 1}, core.Identity},
+	{benchConv{"project_1x1_7x7x960to320", 7, 7, 960, 320, 1, 1, 1}, core.Identity},
+	{benchConv{"last_1x1_7x7x320to1280", 7, 7, 320, 1280, 1, 1, 1}, core.ReLU6},
+}
+
+// BenchmarkMobileNetV2Layers reports GFLOP/s of each layer shape of
+// mobileNetV2Convs, and of the classifier (1280 -> 1000 with bias). Most
+// of these layers take a millisecond or less, so each timed iteration
+// runs one as many times as makes 40 MFLOP (make bench times 3
+// iterations); ns/op is that group's time.
+func BenchmarkMobileNetV2Layers(b *testing.B) {
+	for _, c := range mobileNetV2Convs {
+		b.Run(c.name, func(b *testing.B) { benchConvRun(b, New(), c.benchConv, c.act, 40e6) })
+	}
+	b.Run("classifier_1x1280to1000", func(b *testing.B) {
+		be := New()
+		x, w, bias := benchTensor(b, be, core.Shape{1, 1280}), benchTensor(b, be, core.Shape{1280, 1000}), benchTensor(b, be, core.Shape{1000})
+		dst, err := core.New(be, core.Shape{1, 1000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		const flops, reps = 2 * 1280 * 1000, 16 // 40 MFLOP
+		for range reps {                        // untimed: tiered compilation in js/wasm
+			if err := be.MatMul(dst, x, w, bias, core.MatMul{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ResetTimer()
+		for range b.N * reps {
+			if err := be.MatMul(dst, x, w, bias, core.MatMul{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(flops*float64(b.N*reps)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+	})
+}
+
+// benchConvRun times one conv of shape c with a bias and activation act,
+// run at least minFlops worth of times per timed iteration (0: once).
+func benchConvRun(b *testing.B, be *Backend, c benchConv, act core.UnaryOp, minFlops float64) {
+	xs := core.Shape{1, c.h, c.w, c.cin}
+	ws := core.Shape{c.k, c.k, c.cin / c.group, c.cout}
+	p := core.ConvPadding(core.Conv{Stride: []int{c.stride, c.stride}, Groups: c.group,
+		Act: core.Act(act)}, xs, []int{c.k, c.k}, core.Same)
+	x, w, bias := benchTensor(b, be, xs), benchTensor(b, be, ws), benchTensor(b, be, core.Shape{c.cout})
+	ds, err := core.ConvShape(xs, ws, p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst, err := core.New(be, ds)
+	if err != nil {
+		b.Fatal(err)
+	}
+	flops := 2 * float64(ds.Size()) * float64(c.k*c.k*c.cin/c.group)
+	reps := max(1, int(minFlops/flops+0.5))
+	// Untimed runs: js/wasm engines compile hot code in tiers.
+	for range reps {
+		if err := be.Conv(dst, x, w, bias, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N * reps {
+		if err := be.Conv(dst, x, w, bias, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(flops*float64(b.N*reps)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
 }
 
 // BenchmarkMatMul reports GFLOP/s (2*n^3 flops) for square products; the

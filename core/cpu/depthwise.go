@@ -8,7 +8,8 @@ package cpu
 //
 // For each output pixel it lists the kernel taps that fall inside the
 // input, then sweeps the contiguous NHWC channel row, which starts from
-// the bias as in the reference, once per three taps.
+// the bias as in the reference, once per three taps. The activation runs
+// over each finished output row.
 func depthwise(od, xd, wd []float32, g *geom, ep epilogue) {
 	cout := g.cout
 	taps := make([]int, 0, 2*g.k[0]*g.k[1]*g.k[2])
@@ -17,6 +18,7 @@ func depthwise(od, xd, wd []float32, g *geom, ep epilogue) {
 	for n := 0; n < g.n; n++ {
 		for oz := 0; oz < g.out[0]; oz++ {
 			for oy := 0; oy < g.out[1]; oy++ {
+				start := o
 				for ox := 0; ox < g.out[2]; ox++ {
 					taps = g.taps(taps[:0], n, [3]int{oz, oy, ox})
 					row := od[o : o+cout]
@@ -30,9 +32,9 @@ func depthwise(od, xd, wd []float32, g *geom, ep epilogue) {
 					} else {
 						depthwiseMultRow(row, xd, wd, taps, cout/g.cin)
 					}
-					ep.activate(row)
 					o += cout
 				}
+				ep.activate(od[start:o])
 			}
 		}
 	}

@@ -29,7 +29,8 @@ func (b *Backend) matMulFast(dst, x, y, bias *core.Tensor, p core.MatMul) error 
 //   - Cin/G == 1 (depthwise, with any channel multiplier): the direct
 //     loop of depthwise.go;
 //   - a 1x1 kernel with stride 1 and no padding: per group, one GEMM of
-//     the input viewed as [N*S, Cin] (no copy) by the weights [Cin/G, Cout];
+//     the input viewed as [N*S, Cin] (no copy) by the weights [Cin/G, Cout]
+//     (gemv for one or two pixels, as in squeeze-and-excitation blocks);
 //   - otherwise, per group, im2col of convRows output pixels at a time
 //     into a reused buffer, times the weights packed once per call.
 func (b *Backend) convFast(dst, x, w, bias *core.Tensor, p core.Conv) error {
@@ -46,11 +47,20 @@ func (b *Backend) convFast(dst, x, w, bias *core.Tensor, p core.Conv) error {
 	}
 	kg := g.k[0] * g.k[1] * g.k[2] * cinG
 	rows := g.n * g.out[0] * g.out[1] * g.out[2]
+	if g.pointwise() && rows <= gemvMaxRows {
+		for grp := 0; grp < groups; grp++ {
+			gemv(rows, coutG, cinG, mat{d: xd[grp*cinG:], rs: g.cin, cs: 1}, mat{d: wd[grp*coutG:], rs: g.cout, cs: 1},
+				od[grp*coutG:], g.cout, ep.cols(grp*coutG, coutG))
+		}
+		return nil
+	}
 	pbs := make([]*packedB, groups)
 	for grp := range pbs {
 		pbs[grp] = packB(mat{d: wd[grp*coutG:], rs: g.cout, cs: 1}, kg, coutG)
+		defer pbs[grp].release()
 	}
-	abuf := make([]float32, gemmBufLen(kg))
+	abuf := getScratch(gemmBufLen(kg))
+	defer putScratch(abuf)
 	if g.pointwise() {
 		for grp, pb := range pbs {
 			a := mat{d: xd[grp*cinG:], rs: g.cin, cs: 1}
@@ -58,7 +68,8 @@ func (b *Backend) convFast(dst, x, w, bias *core.Tensor, p core.Conv) error {
 		}
 		return nil
 	}
-	patches := make([]float32, min(convRows, rows)*kg)
+	patches := getScratch(min(convRows, rows) * kg)
+	defer putScratch(patches)
 	for r0 := 0; r0 < rows; r0 += convRows {
 		nr := min(convRows, rows-r0)
 		for grp, pb := range pbs {

@@ -8,7 +8,7 @@ import (
 	"webcnn/core"
 )
 
-// The fast paths (blocked GEMM, im2col, depthwise loop) are checked
+// The fast paths (blocked GEMM, gemv, im2col, depthwise loop) are checked
 // against the reference loops at sizes around every tile and block edge:
 // the micro-tile is gemmMR x gemmNR = 3x3, the depth is padded to a
 // multiple of gemmKU = 4 and blocked by gemmKC = 256, rows are blocked by
@@ -187,6 +187,10 @@ func convCases() []convCase {
 		// 1x1 stride 1 unpadded: the direct GEMM, more rows than one block.
 		convCase{batch: 3, in: []int{10, 11}, k: []int{1, 1}, cin: 33, cout: 5, groups: 1},
 		convCase{batch: 1, in: []int{14, 14}, k: []int{1, 1}, cin: 64, cout: 64, groups: 2},
+		// One and two pixels (gemv): squeeze-and-excitation, a classifier.
+		convCase{batch: 1, in: []int{1, 1}, k: []int{1, 1}, cin: 33, cout: 17, groups: 1},
+		convCase{batch: 2, in: []int{1, 1}, k: []int{1, 1}, cin: 12, cout: 10, groups: 2},
+		convCase{batch: 1, in: []int{1, 2}, k: []int{1, 1}, cin: 300, cout: 5, groups: 1},
 		convCase{batch: 1, in: []int{7, 7}, k: []int{1, 1}, cin: 4, cout: 4, groups: 1, stride: []int{2, 2}},
 		convCase{batch: 1, in: []int{7, 7}, k: []int{1, 1}, cin: 4, cout: 4, groups: 1, padB: []int{1, 0}, padA: []int{0, 1}},
 		// 1x3 and 3x1, and many row blocks of im2col.
@@ -201,6 +205,21 @@ func convCases() []convCase {
 		convCase{batch: 1, in: []int{12, 12}, k: []int{7, 7}, cin: 4, cout: 4, groups: 4, stride: []int{3, 3}, dil: []int{2, 2}, padB: []int{3, 3}, padA: []int{3, 3}},
 		convCase{batch: 2, in: []int{8, 9}, k: []int{3, 3}, cin: 5, cout: 10, groups: 5, dil: []int{2, 1}, padB: []int{2, 1}, padA: []int{2, 1}},
 		convCase{batch: 1, in: []int{6, 6}, k: []int{3, 3}, cin: 1, cout: 3, groups: 1, padB: []int{1, 1}, padA: []int{1, 1}},
+		// Depthwise 3x3, stride 1 and 2 (depthwise3x3): even and odd
+		// widths (a pair loop with and without a last single pixel),
+		// TensorFlow's and PyTorch's padding, none (Keras pads first),
+		// inputs narrower than the window, strides differing per axis.
+		convCase{batch: 1, in: []int{7, 8}, k: []int{3, 3}, cin: 5, cout: 5, groups: 5, padB: []int{1, 1}, padA: []int{1, 1}},
+		convCase{batch: 2, in: []int{8, 7}, k: []int{3, 3}, cin: 6, cout: 6, groups: 6, padB: []int{1, 1}, padA: []int{1, 1}},
+		convCase{batch: 2, in: []int{8, 9}, k: []int{3, 3}, cin: 6, cout: 6, groups: 6, stride: []int{2, 2}, padB: []int{0, 0}, padA: []int{1, 1}},
+		convCase{batch: 1, in: []int{9, 10}, k: []int{3, 3}, cin: 4, cout: 4, groups: 4, stride: []int{2, 2}, padB: []int{1, 1}, padA: []int{1, 1}},
+		convCase{batch: 1, in: []int{13, 11}, k: []int{3, 3}, cin: 3, cout: 3, groups: 3, stride: []int{2, 2}},
+		convCase{batch: 1, in: []int{12, 12}, k: []int{3, 3}, cin: 7, cout: 7, groups: 7},
+		convCase{batch: 1, in: []int{3, 3}, k: []int{3, 3}, cin: 2, cout: 2, groups: 2},
+		convCase{batch: 1, in: []int{2, 2}, k: []int{3, 3}, cin: 3, cout: 3, groups: 3, padB: []int{1, 1}, padA: []int{1, 1}},
+		convCase{batch: 1, in: []int{5, 1}, k: []int{3, 3}, cin: 3, cout: 3, groups: 3, stride: []int{1, 2}, padB: []int{1, 1}, padA: []int{1, 1}},
+		convCase{batch: 1, in: []int{9, 9}, k: []int{3, 3}, cin: 5, cout: 5, groups: 5, stride: []int{2, 1}, padB: []int{1, 1}, padA: []int{1, 1}},
+		convCase{batch: 1, in: []int{9, 9}, k: []int{3, 3}, cin: 5, cout: 5, groups: 5, stride: []int{1, 2}, padB: []int{2, 0}, padA: []int{0, 2}},
 		// 1-D and 3-D.
 		convCase{batch: 3, in: []int{30}, k: []int{5}, cin: 3, cout: 8, groups: 1, stride: []int{2}, padB: []int{2}, padA: []int{1}},
 		convCase{batch: 1, in: []int{17}, k: []int{3}, cin: 8, cout: 8, groups: 8, dil: []int{3}, padB: []int{3}, padA: []int{3}},

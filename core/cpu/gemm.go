@@ -37,7 +37,9 @@ func (pb *packedB) panels() int { return (pb.n + gemmNR - 1) / gemmNR }
 // roundKU rounds a depth up to a multiple of the kernel's unrolling.
 func roundKU(kc int) int { return (kc + gemmKU - 1) / gemmKU * gemmKU }
 
-// packB packs the k x n matrix b.
+// packB packs the k x n matrix b. A row-major b (the weights of a conv)
+// is read row by row, three columns at a time into each panel: reading it
+// column by column, one cache line per value, cost 5 ns a value in js/wasm.
 func packB(b mat, k, n int) *packedB {
 	pb := &packedB{k: k, n: n}
 	np := pb.panels()
@@ -45,11 +47,17 @@ func packB(b mat, k, n int) *packedB {
 	for k0 := 0; k0 < k; k0 += gemmKC {
 		size += np * gemmNR * roundKU(min(gemmKC, k-k0))
 	}
-	pb.data = make([]float32, size)
+	pb.data = getScratch(size)
+	clear(pb.data)
 	off := 0
 	for k0 := 0; k0 < k; k0 += gemmKC {
 		kc := min(gemmKC, k-k0)
 		kcp := roundKU(kc)
+		if b.cs == 1 {
+			packRowsB(pb.data[off:off+np*kcp*gemmNR], b.d[k0*b.rs:], b.rs, kc, kcp, n)
+			off += np * kcp * gemmNR
+			continue
+		}
 		for jp := 0; jp < np; jp++ {
 			j0 := jp * gemmNR
 			panel := pb.data[off : off+kcp*gemmNR]
@@ -63,6 +71,32 @@ func packB(b mat, k, n int) *packedB {
 		}
 	}
 	return pb
+}
+
+// release hands the packed values back to the scratch pool.
+func (pb *packedB) release() {
+	putScratch(pb.data)
+	pb.data = nil
+}
+
+// packRowsB packs kc rows of n values, row p at src[p*rs:], into the
+// panels of dst (kcp*gemmNR values each, left zero beyond n).
+func packRowsB(dst, src []float32, rs, kc, kcp, n int) {
+	full := n / gemmNR
+	psize := kcp * gemmNR
+	for p := 0; p < kc; p++ {
+		row := src[p*rs : p*rs+n]
+		o := p * gemmNR
+		for jp := 0; jp < full; jp++ {
+			s := (*[3]float32)(row[jp*gemmNR : jp*gemmNR+3])
+			d := (*[3]float32)(dst[o : o+3])
+			d[0], d[1], d[2] = s[0], s[1], s[2]
+			o += psize
+		}
+		for c := full * gemmNR; c < n; c++ {
+			dst[o+c-full*gemmNR] = row[c]
+		}
+	}
 }
 
 // packA packs rows [i0, i0+mc) and depths [k0, k0+kc) of a into dst as
@@ -121,9 +155,10 @@ func gemmBufLen(k int) int {
 // mul sets C = ep(A x B) for the m x k matrix a (k >= 1): C's row i is
 // c[i*ldc : i*ldc+n]. abuf is scratch of at least gemmBufLen(k) elements.
 // Each gemmMC-row block of A is packed per depth block; then, per B
-// panel (which stays in L1), the kernel runs down the A panels (in L2).
-// The first depth block stores the tiles, later ones add to them, and the
-// epilogue runs on the block's rows once they are complete.
+// panel (which stays in L1), one kernel call runs down the A panels (in L2).
+// The first depth block stores the tiles, later ones add to them, the last
+// adds the bias as it stores, and the activation runs on the block's rows
+// once they are complete.
 func (pb *packedB) mul(a mat, m int, c []float32, ldc int, ep epilogue, abuf []float32) {
 	n, np := pb.n, pb.panels()
 	for i0 := 0; i0 < m; i0 += gemmMC {
@@ -140,43 +175,32 @@ func (pb *packedB) mul(a mat, m int, c []float32, ldc int, ep epilogue, abuf []f
 				boff += kcp * gemmNR
 				j0 := jp * gemmNR
 				cols := min(gemmNR, n-j0)
-				for ip := 0; ip < mp; ip++ {
-					var t [gemmMR * gemmNR]float32
-					kernel3x3(abuf[ip*psize:(ip+1)*psize], bp, &t)
-					i := i0 + ip*gemmMR
-					storeTile(c[i*ldc+j0:], ldc, &t, min(gemmMR, mc-ip*gemmMR), cols, k0 > 0)
+				var bias []float32
+				if ep.bias != nil && k0+kc == pb.k {
+					bias = ep.bias[j0 : j0+cols]
 				}
+				kernel3x3(abuf[:mp*psize], bp, mp, mc, cols, c[i0*ldc+j0:], ldc, k0 > 0, bias)
 			}
 		}
 		for i := i0; i < i0+mc; i++ {
-			ep.apply(c[i*ldc : i*ldc+n])
+			ep.activate(c[i*ldc : i*ldc+n])
 		}
 	}
 }
 
 // storeTile writes the rows x cols corner of the micro-tile t into c
-// (row stride ldc), adding to what c holds when acc is set. Full tiles
-// take a straight-line path (copy would call memmove, costly in js/wasm).
-func storeTile(c []float32, ldc int, t *[gemmMR * gemmNR]float32, rows, cols int, acc bool) {
-	if rows == gemmMR && cols == gemmNR {
-		c0, c1, c2 := (*[3]float32)(c[:3]), (*[3]float32)(c[ldc:ldc+3]), (*[3]float32)(c[2*ldc:2*ldc+3])
-		if acc {
-			c0[0], c0[1], c0[2] = c0[0]+t[0], c0[1]+t[1], c0[2]+t[2]
-			c1[0], c1[1], c1[2] = c1[0]+t[3], c1[1]+t[4], c1[2]+t[5]
-			c2[0], c2[1], c2[2] = c2[0]+t[6], c2[1]+t[7], c2[2]+t[8]
-		} else {
-			c0[0], c0[1], c0[2] = t[0], t[1], t[2]
-			c1[0], c1[1], c1[2] = t[3], t[4], t[5]
-			c2[0], c2[1], c2[2] = t[6], t[7], t[8]
-		}
-		return
-	}
+// (row stride ldc), adding to what c holds when acc is set, then adding
+// bias[j] to column j when bias is not nil.
+func storeTile(c []float32, ldc int, t *[gemmMR * gemmNR]float32, rows, cols int, acc bool, bias []float32) {
 	for r := 0; r < rows; r++ {
 		row := c[r*ldc : r*ldc+cols]
 		tr := t[r*gemmNR : r*gemmNR+cols]
 		for j, v := range tr {
 			if acc {
 				v += row[j]
+			}
+			if bias != nil {
+				v += bias[j]
 			}
 			row[j] = v
 		}
@@ -186,5 +210,58 @@ func storeTile(c []float32, ldc int, t *[gemmMR * gemmNR]float32, rows, cols int
 // gemm sets the m x n matrix C = ep(A x B) for the m x k matrix a and the
 // k x n matrix b (k >= 1); C's row i is c[i*ldc : i*ldc+n].
 func gemm(m, n, k int, a, b mat, c []float32, ldc int, ep epilogue) {
-	packB(b, k, n).mul(a, m, c, ldc, ep, make([]float32, gemmBufLen(k)))
+	if m <= gemvMaxRows {
+		gemv(m, n, k, a, b, c, ldc, ep)
+		return
+	}
+	pb := packB(b, k, n)
+	abuf := getScratch(gemmBufLen(k))
+	pb.mul(a, m, c, ldc, ep, abuf)
+	putScratch(abuf)
+	pb.release()
+}
+
+// gemvMaxRows is the most rows of A that gemv takes instead of the packed
+// GEMM: below one micro-tile height most of each tile would be padding,
+// and packing B (k x n values) costs as much as the product itself.
+const gemvMaxRows = gemmMR - 1
+
+// gemv sets the m x n matrix C = ep(A x B) like gemm, for few rows of A,
+// reading B in place: each C[i][j] is the sum over p, in order, of
+// A[i][p] * B[p][j] in float32. With B row-major (b.cs == 1) it adds
+// A[i][p] times row p of B to row i of C, four columns per step;
+// otherwise (B transposed) it takes one dot product per column.
+func gemv(m, n, k int, a, b mat, c []float32, ldc int, ep epilogue) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		clear(row)
+		switch {
+		case b.cs == 1:
+			for p := 0; p < k; p++ {
+				axpy(row, a.d[i*a.rs+p*a.cs], b.d[p*b.rs:p*b.rs+n])
+			}
+		default:
+			for j := 0; j < n; j++ {
+				var s float32
+				for p := 0; p < k; p++ {
+					s += float32(a.d[i*a.rs+p*a.cs] * b.d[p*b.rs+j*b.cs])
+				}
+				row[j] = s
+			}
+		}
+		ep.apply(row)
+	}
+}
+
+// axpy adds v*x[j] to y[j] for every j, four per step.
+func axpy(y []float32, v float32, x []float32) {
+	x = x[:len(y)]
+	j := 0
+	for ; j+4 <= len(y); j += 4 {
+		r, s := (*[4]float32)(y[j:j+4]), (*[4]float32)(x[j:j+4])
+		r[0], r[1], r[2], r[3] = r[0]+float32(v*s[0]), r[1]+float32(v*s[1]), r[2]+float32(v*s[2]), r[3]+float32(v*s[3])
+	}
+	for ; j < len(y); j++ {
+		y[j] += float32(v * x[j])
+	}
 }

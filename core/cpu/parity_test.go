@@ -57,6 +57,20 @@ func battery(t *testing.T, b core.Backend) (names []string, outs [][]float32) {
 	a, m := rnd(core.Shape{37, 45}), rnd(core.Shape{45, 29})
 	y, err = core.MatMulT(a, m, nil, core.MatMul{})
 	add("matmul", y, err)
+	// The paths MobileNetV2 takes: a 1x1 conv (GEMM on the input in
+	// place, bias and ReLU6 fused), a depthwise 3x3 with stride 2, a
+	// vector-matrix product (gemv) and a per-channel broadcast.
+	pw, pb := rnd(core.Shape{1, 1, 5, 11}), rnd(core.Shape{11})
+	y, err = core.Convolve(x, pw, pb, core.Conv{Act: core.Act(core.ReLU6)})
+	add("pointwise", y, err)
+	dw2 := rnd(core.Shape{3, 3, 1, 5})
+	y, err = core.Convolve(x, dw2, rnd(core.Shape{5}), core.Conv{Groups: 5, Stride: []int{2, 2}, PadBefore: []int{0, 0}, PadAfter: []int{1, 1}, Act: core.Act(core.ReLU6)})
+	add("depthwise_s2", y, err)
+	v, mb := rnd(core.Shape{1, 45}), rnd(core.Shape{29})
+	y, err = core.MatMulT(v, m, mb, core.MatMul{})
+	add("gemv", y, err)
+	y, err = core.Elementwise(x, rnd(core.Shape{1, 1, 1, 5}), core.Mul)
+	add("broadcast_mul", y, err)
 	y, err = core.PoolND(x, core.Pool{Op: core.AvgPool, Kernel: []int{3, 3}, Stride: []int{2, 2}, PadBefore: []int{1, 1}, PadAfter: []int{1, 1}, CeilMode: true})
 	add("avgpool", y, err)
 	for op := core.Identity; op <= core.Clip; op++ {

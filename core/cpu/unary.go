@@ -10,6 +10,15 @@ import (
 // rounded once to float32, so every backend can be held to its definition.
 func (b *Backend) Unary(dst, x *core.Tensor, f core.Unary) error {
 	d, s := data(dst), data(x)
+	if !b.Reference {
+		switch f.Op {
+		case core.Identity, core.ReLU, core.ReLU6:
+			// The epilogue's forms, on the bits: equal to unaryFunc's
+			// (NaN payloads aside; TestFastActivationsExact).
+			newEpilogue(nil, f).activateTo(d, s)
+			return nil
+		}
+	}
 	fn := unaryFunc(f)
 	for i, v := range s {
 		d[i] = float32(fn(float64(v)))

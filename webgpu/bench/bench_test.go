@@ -20,13 +20,16 @@ func TestTable(t *testing.T) {
 		{Runtime: "webcnn-cpu", Model: "resnet18", FirstMS: 300, TimesMS: []float64{40}, MedianMS: 40, MinMS: 40, Output: []float32{1, 2}},
 		{Runtime: "tfjs-webgpu", Model: "resnet18", FirstMS: 1800, TimesMS: []float64{22}, MedianMS: 22, MinMS: 22, Output: []float32{1, 2}},
 		{Runtime: "tfjs-wasm", Model: "resnet18", Error: "no | wasm"},
+		{Runtime: "tfjs-wasm-nosimd", Model: "resnet18", FirstMS: 200, TimesMS: []float64{80}, MedianMS: 80, MinMS: 80, Output: []float32{1, 2}},
 	}
 	md := table(rep)
 	for _, want := range []string{
 		"| resnet18 | webcnn-webgpu | 900 | 11.0 | 10.0 | 3 | 64.0 | 1.0 | 0.5 (2.5e-01 of max) |",
 		"| resnet18 | webcnn-cpu | 300 | 40.0 | 40.0 | 1 | - | - | - |",
 		"| resnet18 | tfjs-wasm | error: no / wasm |",
-		"| resnet18 | 0.50 | - | - | 0.50 |",
+		"| resnet18 | tfjs-wasm-nosimd | 200 | 80.0 | 80.0 | 1 | - | - | 0 (0.0e+00 of max) |",
+		"| webcnn-cpu / tfjs-wasm-nosimd median |",
+		"| resnet18 | 0.50 | - | 0.50 | - | 0.50 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("table lacks %q:\n%s", want, md)

@@ -2,7 +2,8 @@
 
 // Command bench compares the runtime with TF.js 4.22 in one headless
 // Chromium: our WebGPU backend and our CPU backend (both in Go's
-// js/wasm), and TF.js's webgpu, wasm (SIMD, one thread) and cpu backends,
+// js/wasm), and TF.js's webgpu, wasm (one thread, with SIMD and with its
+// binary without SIMD) and cpu backends,
 // on nsfwjs's MobileNetV2 (the same weights for both runtimes: TF.js loads
 // node_modules/nsfwjs's model, we load it converted) and ResNet-18 at
 // 224x224 (the zoo's seeded weights, exported to a manifest; TF.js builds
@@ -14,6 +15,7 @@
 //
 //	webgpu/testdata/bench-browser.sh            (installs Chromium, then runs this)
 //	go run ./webgpu/bench -runs 20 -budget 20s  (Chromium already installed)
+//	go run ./webgpu/bench -cpu                  (only the CPU rows: webcnn-cpu, tfjs-wasm with and without SIMD)
 //	go run ./webgpu/bench -prepare nsfwjs       (only write the model manifests)
 //
 // The page (static/, embedded) and the Go side of it (page/, built for
@@ -50,7 +52,13 @@ type config struct {
 }
 
 // allRuntimes are the columns of the comparison, in the order they run.
-var allRuntimes = []string{"webcnn-webgpu", "webcnn-cpu", "tfjs-webgpu", "tfjs-wasm", "tfjs-cpu"}
+var allRuntimes = []string{"webcnn-webgpu", "webcnn-cpu", "tfjs-webgpu", "tfjs-wasm", "tfjs-wasm-nosimd", "tfjs-cpu"}
+
+// cpuRuntimes are the runtimes -cpu keeps: our CPU backend and TF.js's
+// wasm backend with and without SIMD, all single-threaded wasm on the CPU
+// (tfjs-cpu, plain JavaScript, takes seconds per run: ask for it with
+// -runtimes).
+var cpuRuntimes = []string{"webcnn-cpu", "tfjs-wasm", "tfjs-wasm-nosimd"}
 
 // allModels are the rows.
 var allModels = []string{"mobilenet_v2", "resnet18"}
@@ -79,6 +87,7 @@ func run(args []string) error {
 	fs.DurationVar(&c.budget, "budget", 20*time.Second, "time bound of a cell's timed runs: fewer runs (at least 3) when they would exceed it")
 	fs.DurationVar(&c.timeout, "timeout", 20*time.Minute, "bound on the whole browser run")
 	rts := fs.String("runtimes", strings.Join(allRuntimes, ","), "runtimes to compare")
+	cpuOnly := fs.Bool("cpu", false, "compare only "+strings.Join(cpuRuntimes, ", ")+" (overrides -runtimes)")
 	ms := fs.String("run-models", strings.Join(allModels, ","), "models to run")
 	fs.BoolVar(&c.keepOpen, "serve", false, "serve the page and wait instead of starting Chromium (open the printed URL yourself)")
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +106,9 @@ func run(args []string) error {
 		return fmt.Errorf("-prepare %q: want nsfwjs, resnet18 or all", *prepare)
 	}
 	c.runtimes = strings.Split(*rts, ",")
+	if *cpuOnly {
+		c.runtimes = cpuRuntimes
+	}
 	for _, r := range c.runtimes {
 		if !slices.Contains(allRuntimes, r) {
 			return fmt.Errorf("-runtimes: unknown %q (have %v)", r, allRuntimes)

@@ -57,7 +57,7 @@ func table(rep *report) string {
 	}
 
 	b.WriteString("\nRatios us / TF.js (below 1: we are faster):\n\n")
-	pairs := [][2]string{{"webcnn-webgpu", "tfjs-webgpu"}, {"webcnn-cpu", "tfjs-wasm"}, {"webcnn-cpu", "tfjs-cpu"}}
+	pairs := [][2]string{{"webcnn-webgpu", "tfjs-webgpu"}, {"webcnn-cpu", "tfjs-wasm"}, {"webcnn-cpu", "tfjs-wasm-nosimd"}, {"webcnn-cpu", "tfjs-cpu"}}
 	b.WriteString("| model |")
 	for _, p := range pairs {
 		fmt.Fprintf(&b, " %s / %s median |", p[0], p[1])

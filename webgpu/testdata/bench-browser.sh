@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench-browser.sh compares the runtime with TF.js 4.22 in one headless
 # Chromium (WebGPU on SwiftShader's software adapter unless -gpu is given):
-# our WebGPU and CPU backends (Go js/wasm) and TF.js's webgpu, wasm (SIMD)
-# and cpu backends, on nsfwjs's MobileNetV2 and ResNet-18 at 224x224,
+# our WebGPU and CPU backends (Go js/wasm) and TF.js's webgpu, wasm (with
+# and without SIMD) and cpu backends, on nsfwjs's MobileNetV2 and ResNet-18 at 224x224,
 # batch 1. It installs Chromium's headless shell when it is missing (the
 # npm packages come from `npm install --ignore-scripts` at the repository
 # root: make deps), then runs go run ./webgpu/bench, which prints the
@@ -11,8 +11,10 @@
 #   webgpu/testdata/bench-browser.sh                      (20 runs, 20 s per cell at most)
 #   webgpu/testdata/bench-browser.sh -runs 50 -budget 60s
 #   webgpu/testdata/bench-browser.sh -run-models mobilenet_v2 -runtimes webcnn-webgpu,tfjs-webgpu
+#   webgpu/testdata/bench-browser.sh -cpu -run-models mobilenet_v2   (CPU rows only, about a minute)
 #
-# Flags are webgpu/bench's (go run ./webgpu/bench -h).
+# Flags are webgpu/bench's (go run ./webgpu/bench -h). CNN_BENCH_CPU=1 adds
+# -cpu, also to `make bench-browser`.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,4 +33,8 @@ for p in @tensorflow/tfjs @tensorflow/tfjs-backend-wasm @tensorflow/tfjs-backend
 		break
 	fi
 done
-exec "$GO" run ./webgpu/bench -chromium "$shell" "$@"
+extra=()
+if [ "${CNN_BENCH_CPU:-}" = 1 ]; then
+	extra=(-cpu)
+fi
+exec "$GO" run ./webgpu/bench -chromium "$shell" "${extra[@]}" "$@"

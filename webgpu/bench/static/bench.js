@@ -1,5 +1,6 @@
 // bench.js times webcnn (Go js/wasm: WebGPU and CPU backends) against
-// TF.js 4.22 (webgpu, wasm, cpu backends) in this page, on the same input,
+// TF.js 4.22 (webgpu, wasm with and without SIMD, cpu backends) in this
+// page, on the same input,
 // and posts each cell's result to the runner (webgpu/bench) that serves
 // the page. Per cell: load (fetch and decode, untimed), first run (build
 // on the backend + the first inference and readback: weight upload and
@@ -125,17 +126,48 @@ function webcnnRuntime(backend) {
   };
 }
 
+// useWasm makes TF.js's wasm backend the current one, built on the SIMD
+// binary or the plain one (tfjs-backend-wasm.wasm): the binary is chosen
+// when the backend initializes, from the WASM_HAS_SIMD_SUPPORT flag, so a
+// backend initialized with the other binary is removed and its factory
+// registered again (kernels are registered per backend name and set up
+// again by tf.setBackend).
+let wasmSIMD = null;
+async function useWasm(simd) {
+  const e = tf.engine();
+  if (wasmSIMD !== null && wasmSIMD !== simd) {
+    const { factory, priority } = e.registryFactory.wasm;
+    tf.removeBackend('wasm');
+    tf.registerBackend('wasm', factory, priority);
+  }
+  tf.env().set('WASM_HAS_SIMD_SUPPORT', simd);
+  if (!(await tf.setBackend('wasm'))) throw new Error(`tf.setBackend(wasm) with SIMD ${simd} failed`);
+  wasmSIMD = simd;
+}
+
+// wasmBinary is the name of the last TF.js wasm binary the page fetched.
+function wasmBinary() {
+  const files = performance.getEntriesByType('resource').map((r) => r.name).filter((n) => /tfjs-backend-wasm[^/]*\.wasm$/.test(n));
+  return files.length ? files[files.length - 1].split('/').pop() : 'none';
+}
+
+// tfjsRuntime runs TF.js on one backend: webgpu, wasm, wasm-nosimd (the
+// wasm backend on its binary without SIMD) or cpu.
 function tfjsRuntime(backend) {
   let model, artifacts, weights, tensors, fwd;
   return {
     async setup(m) {
-      if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend(${backend}) failed`);
+      if (backend === 'wasm' || backend === 'wasm-nosimd') {
+        await useWasm(backend === 'wasm');
+      } else if (!(await tf.setBackend(backend))) {
+        throw new Error(`tf.setBackend(${backend}) failed`);
+      }
       await tf.ready();
       model = m;
       if (m === 'mobilenet_v2') artifacts = await nsfwjsArtifacts();
       else weights = manifestTensors(await modelFiles(modelIds[m]));
       let info = `${tf.getBackend()}`;
-      if (backend === 'wasm') info += ` simd=${await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')} threads=${await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')}`;
+      if (backend.startsWith('wasm')) info += ` simd=${await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')} threads=${await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')} binary=${wasmBinary()}`;
       if (backend === 'webgpu') {
         const a = tf.backend().adapterInfo;
         if (a) info += ` ${a.vendor || ''} ${a.architecture || ''}`;
@@ -175,6 +207,7 @@ const runtimes = {
   'webcnn-cpu': () => webcnnRuntime('cpu'),
   'tfjs-webgpu': () => tfjsRuntime('webgpu'),
   'tfjs-wasm': () => tfjsRuntime('wasm'),
+  'tfjs-wasm-nosimd': () => tfjsRuntime('wasm-nosimd'),
   'tfjs-cpu': () => tfjsRuntime('cpu'),
 };
 
