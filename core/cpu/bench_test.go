@@ -108,6 +108,85 @@ func BenchmarkMobileNetV2Layers(b *testing.B) {
 	})
 }
 
+// resNet18Convs are the 3x3 convs of ResNet-18 at 224x224 (He et al.
+// 2015, Table 1) with batch norm folded into a bias: per stage, the
+// stride-1 shape (4, 3, 3 and 3 such layers) and the stride-2 first conv
+// of stages 2-4. Half of them fuse a ReLU (the others add the shortcut
+// first); the benchmark fuses it in all, which costs the same.
+var resNet18Convs = []benchConv{
+	{"3x3_56x56x64to64", 56, 56, 64, 64, 3, 1, 1},
+	{"3x3_28x28x128to128", 28, 28, 128, 128, 3, 1, 1},
+	{"3x3_14x14x256to256", 14, 14, 256, 256, 3, 1, 1},
+	{"3x3_7x7x512to512", 7, 7, 512, 512, 3, 1, 1},
+	{"3x3s2_56x56x64to128", 56, 56, 64, 128, 3, 2, 1},
+	{"3x3s2_28x28x128to256", 28, 28, 128, 256, 3, 2, 1},
+	{"3x3s2_14x14x256to512", 14, 14, 256, 512, 3, 2, 1},
+}
+
+// BenchmarkResNet18Layers reports GFLOP/s (of the direct convolution's
+// multiply-adds, whatever the algorithm) of each shape of resNet18Convs,
+// with a bias and ReLU, each run as many times as makes 200 MFLOP.
+func BenchmarkResNet18Layers(b *testing.B) {
+	for _, c := range resNet18Convs {
+		b.Run(c.name, func(b *testing.B) { benchConvRun(b, New(), c, core.ReLU, 200e6) })
+	}
+}
+
+// BenchmarkWinograd compares the Winograd path with the im2col GEMM path
+// (GFLOP/s of the direct conv's multiply-adds, bias and ReLU fused) on
+// ResNet-18's stride-1 3x3 shapes and on narrower ones around
+// winoMinChannels, each run as many times as makes 200 MFLOP.
+func BenchmarkWinograd(b *testing.B) {
+	shapes := append(resNet18Convs[:4:4],
+		benchConv{"3x3_56x56x8to8", 56, 56, 8, 8, 3, 1, 1},
+		benchConv{"3x3_56x56x16to16", 56, 56, 16, 16, 3, 1, 1},
+		benchConv{"3x3_56x56x24to24", 56, 56, 24, 24, 3, 1, 1},
+		benchConv{"3x3_56x56x32to32", 56, 56, 32, 32, 3, 1, 1},
+		benchConv{"3x3_56x56x16to64", 56, 56, 16, 64, 3, 1, 1},
+		benchConv{"3x3_56x56x64to16", 56, 56, 64, 16, 3, 1, 1},
+		benchConv{"3x3_7x7x64to64", 7, 7, 64, 64, 3, 1, 1},
+		benchConv{"3x3_7x7x256to256", 7, 7, 256, 256, 3, 1, 1},
+		benchConv{"3x3_4x4x512to512", 4, 4, 512, 512, 3, 1, 1},
+	)
+	for _, c := range shapes {
+		for _, wino := range []bool{false, true} {
+			name := c.name + "/im2col"
+			if wino {
+				name = c.name + "/winograd"
+			}
+			b.Run(name, func(b *testing.B) {
+				xs, ws := core.Shape{1, c.h, c.w, c.cin}, core.Shape{3, 3, c.cin, c.cout}
+				p := core.ConvPadding(core.Conv{}, xs, []int{3, 3}, core.Same)
+				ds, err := core.ConvShape(xs, ws, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				x, w, bias := benchTensor(b, New(), xs), benchTensor(b, New(), ws), benchTensor(b, New(), core.Shape{c.cout})
+				od := make([]float32, ds.Size())
+				g := newGeom(xs, ds, ws[:2], nil, nil, p.PadBefore, p.PadAfter)
+				ep := newEpilogue(data(bias), core.Act(core.ReLU))
+				conv := func() {
+					if wino {
+						convWinograd(od, data(x), data(w), &g, ep)
+					} else {
+						convGEMM(od, data(x), data(w), &g, 1, ep)
+					}
+				}
+				flops := 2 * float64(ds.Size()) * float64(9*c.cin)
+				reps := max(1, int(200e6/flops+0.5))
+				for range reps {
+					conv()
+				}
+				b.ResetTimer()
+				for range b.N * reps {
+					conv()
+				}
+				b.ReportMetric(flops*float64(b.N*reps)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+			})
+		}
+	}
+}
+
 // benchConvRun times one conv of shape c with a bias and activation act,
 // run at least minFlops worth of times per timed iteration (0: once).
 func benchConvRun(b *testing.B, be *Backend, c benchConv, act core.UnaryOp, minFlops float64) {
@@ -184,4 +263,53 @@ func benchTensor(b *testing.B, be core.Backend, s core.Shape) *core.Tensor {
 		b.Fatal(err)
 	}
 	return t
+}
+
+// BenchmarkWinoWeights times the Winograd weight transform (winoWeights)
+// per (input, output) channel pair, at 64 channels (in cache) and 512.
+func BenchmarkWinoWeights(b *testing.B) {
+	for _, ch := range []int{64, 512} {
+		b.Run(fmt.Sprint(ch), func(b *testing.B) {
+			w := make([]float32, 9*ch*ch)
+			for range b.N {
+				var pbs [16]*packedB
+				putScratch(winoWeights(&pbs, w, ch, ch))
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*ch*ch), "ns/pair")
+		})
+	}
+}
+
+// BenchmarkWinoTransforms times the Winograd input and output transforms
+// (winoInput, winoOutput with ReLU) of a 56x56 map per tile and channel.
+func BenchmarkWinoTransforms(b *testing.B) {
+	for _, ch := range []int{16, 64} {
+		xs := core.Shape{1, 56, 56, ch}
+		g := newGeom(xs, xs, []int{3, 3}, nil, nil, []int{1, 1}, []int{1, 1})
+		x := make([]float32, xs.Size())
+		nb := winoTiles
+		v := make([]float32, 16*nb*ch)
+		zeros := make([]float32, ch)
+		b.Run(fmt.Sprintf("input%d", ch), func(b *testing.B) {
+			for range b.N {
+				for t0 := 0; t0 < 28*28; t0 += nb {
+					n := min(nb, 28*28-t0)
+					winoInput(v[:16*n*ch], x, &g, t0, n, 28, 28, zeros)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*28*28*ch), "ns/tile-channel")
+		})
+		od := make([]float32, xs.Size())
+		b.Run(fmt.Sprintf("output%d", ch), func(b *testing.B) {
+			ep := newEpilogue(zeros, core.Act(core.ReLU))
+			spill := make([]float32, ch)
+			for range b.N {
+				for t0 := 0; t0 < 28*28; t0 += nb {
+					n := min(nb, 28*28-t0)
+					winoOutput(od, v[:16*n*ch], &g, t0, n, 28, 28, zeros, spill, ep)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*28*28*ch), "ns/tile-channel")
+		})
+	}
 }

@@ -52,8 +52,14 @@ func (e epilogue) apply(row []float32) {
 	e.activate(row)
 }
 
-// activate sets row[j] = act(row[j]) for every j.
-func (e epilogue) activate(row []float32) { e.activateTo(row, row) }
+// activate sets row[j] = act(row[j]) for every j (nothing to do for
+// Identity: the Winograd path's GEMMs run with no epilogue).
+func (e epilogue) activate(row []float32) {
+	if e.fn == nil && e.op == core.Identity {
+		return
+	}
+	e.activateTo(row, row)
+}
 
 // activateTo sets dst[j] = act(src[j]) for every j of dst (src may be
 // dst). ReLU and ReLU6 work on the bit patterns (relu32, relu632), read

@@ -24,10 +24,13 @@ func (b *Backend) matMulFast(dst, x, y, bias *core.Tensor, p core.MatMul) error 
 	return nil
 }
 
-// convFast computes what convRef does, by one of three paths, for every
+// convFast computes what convRef does, by one of four paths, for every
 // rank, stride, dilation, padding and grouping (none falls back to convRef):
 //   - Cin/G == 1 (depthwise, with any channel multiplier): the direct
 //     loop of depthwise.go;
+//   - a 3x3 kernel with stride 1, one group, 16 channels or more in and
+//     out and an output of about 6x6 or more: Winograd's F(2x2, 3x3) in
+//     winograd.go;
 //   - a 1x1 kernel with stride 1 and no padding: per group, one GEMM of
 //     the input viewed as [N*S, Cin] (no copy) by the weights [Cin/G, Cout]
 //     (gemv for one or two pixels, as in squeeze-and-excitation blocks);
@@ -38,13 +41,25 @@ func (b *Backend) convFast(dst, x, w, bias *core.Tensor, p core.Conv) error {
 	d := ws.Rank() - 2
 	g := newGeom(x.Shape(), dst.Shape(), ws[:d], p.Stride, p.Dilation, p.PadBefore, p.PadAfter)
 	groups := max(p.Groups, 1)
-	cinG, coutG := g.cin/groups, g.cout/groups
 	xd, wd, od := data(x), data(w), data(dst)
 	ep := newEpilogue(data(bias), p.Act)
-	if cinG == 1 {
+	if g.cin/groups == 1 {
 		depthwise(od, xd, wd, &g, ep)
 		return nil
 	}
+	if g.winograd(groups) {
+		convWinograd(od, xd, wd, &g, ep)
+		return nil
+	}
+	convGEMM(od, xd, wd, &g, groups, ep)
+	return nil
+}
+
+// convGEMM computes od = ep(conv(xd, wd)) for a conv of geometry g with
+// more than one input channel per group as GEMMs: gemv, GEMM on the input
+// in place (1x1, stride 1, unpadded), or im2col.
+func convGEMM(od, xd, wd []float32, g *geom, groups int, ep epilogue) {
+	cinG, coutG := g.cin/groups, g.cout/groups
 	kg := g.k[0] * g.k[1] * g.k[2] * cinG
 	rows := g.n * g.out[0] * g.out[1] * g.out[2]
 	if g.pointwise() && rows <= gemvMaxRows {
@@ -52,7 +67,7 @@ func (b *Backend) convFast(dst, x, w, bias *core.Tensor, p core.Conv) error {
 			gemv(rows, coutG, cinG, mat{d: xd[grp*cinG:], rs: g.cin, cs: 1}, mat{d: wd[grp*coutG:], rs: g.cout, cs: 1},
 				od[grp*coutG:], g.cout, ep.cols(grp*coutG, coutG))
 		}
-		return nil
+		return
 	}
 	pbs := make([]*packedB, groups)
 	for grp := range pbs {
@@ -66,18 +81,17 @@ func (b *Backend) convFast(dst, x, w, bias *core.Tensor, p core.Conv) error {
 			a := mat{d: xd[grp*cinG:], rs: g.cin, cs: 1}
 			pb.mul(a, rows, od[grp*coutG:], g.cout, ep.cols(grp*coutG, coutG), abuf)
 		}
-		return nil
+		return
 	}
 	patches := getScratch(min(convRows, rows) * kg)
 	defer putScratch(patches)
 	for r0 := 0; r0 < rows; r0 += convRows {
 		nr := min(convRows, rows-r0)
 		for grp, pb := range pbs {
-			im2col(patches, xd, &g, cinG, grp, r0, nr)
+			im2col(patches, xd, g, cinG, grp, r0, nr)
 			pb.mul(mat{d: patches, rs: kg, cs: 1}, nr, od[r0*g.cout+grp*coutG:], g.cout, ep.cols(grp*coutG, coutG), abuf)
 		}
 	}
-	return nil
 }
 
 // pointwise reports whether the conv is a 1x1 kernel with stride 1 and no

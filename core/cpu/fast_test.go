@@ -244,6 +244,13 @@ func TestFastConv(t *testing.T) {
 // checkConv runs one Conv case on the fast path and the reference.
 func checkConv(t *testing.T, g *core.RNG, name string, c convCase, p core.Conv, withBias, exact bool) {
 	t.Helper()
+	checkConvWith(t, g, name, c, p, withBias, exact, New().convFast)
+}
+
+// checkConvWith runs one Conv case on fast and the reference.
+func checkConvWith(t *testing.T, g *core.RNG, name string, c convCase, p core.Conv, withBias, exact bool,
+	fast func(dst, x, w, bias *core.Tensor, p core.Conv) error) {
+	t.Helper()
 	xs := append(append(core.Shape{c.batch}, c.in...), c.cin)
 	ws := append(append(core.Shape{}, c.k...), c.cin/c.groups, c.cout)
 	ds, err := core.ConvShape(xs, ws, p)
@@ -255,11 +262,11 @@ func checkConv(t *testing.T, g *core.RNG, name string, c convCase, p core.Conv, 
 	if withBias {
 		biasv = fill(g, c.cout, exact)
 	}
-	out := func(x, w, bias []float32, pp core.Conv, fast bool) []float32 {
+	out := func(x, w, bias []float32, pp core.Conv, isFast bool) []float32 {
 		dst := tensor(t, ds, make([]float32, ds.Size()))
 		xt, wt, bt := tensor(t, xs, x), tensor(t, ws, w), tensor(t, core.Shape{c.cout}, bias)
-		if fast {
-			if err := New().convFast(dst, xt, wt, bt, pp); err != nil {
+		if isFast {
+			if err := fast(dst, xt, wt, bt, pp); err != nil {
 				t.Fatal(err)
 			}
 		} else if err := convRef(dst, xt, wt, bt, pp); err != nil {

@@ -51,6 +51,10 @@ func battery(t *testing.T, b core.Backend) (names []string, outs [][]float32) {
 	bias := rnd(core.Shape{7})
 	y, err := core.Convolve(x, w, bias, core.Conv{Stride: []int{2, 1}, PadBefore: []int{1, 0}, PadAfter: []int{1, 2}, Act: core.Act(core.ReLU)})
 	add("conv3x3", y, err)
+	// 16 channels and more, stride 1: the Winograd path.
+	xw, ww := rnd(core.Shape{2, 9, 11, 16}), rnd(core.Shape{3, 3, 16, 17})
+	y, err = core.Convolve(xw, ww, rnd(core.Shape{17}), core.Conv{PadBefore: []int{1, 0}, PadAfter: []int{1, 2}, Act: core.Act(core.ReLU)})
+	add("conv3x3_winograd", y, err)
 	dw := rnd(core.Shape{3, 3, 1, 5})
 	y, err = core.Convolve(x, dw, nil, core.Conv{Groups: 5, Dilation: []int{2, 2}})
 	add("depthwise", y, err)

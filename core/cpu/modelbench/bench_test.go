@@ -200,3 +200,23 @@ func BenchmarkMobileNetV2(b *testing.B) {
 		run(b, be, g)
 	})
 }
+
+// BenchmarkResNet18 runs the zoo's ResNet-18 (torchvision's layout, 1000
+// classes, seeded He weights) at 224x224, batch 1, folded for inference
+// (models.FoldForInference) as the browser benchmark runs it: sixteen 3x3
+// convs, three of them with stride 2, after a 7x7 stride-2 stem.
+func BenchmarkResNet18(b *testing.B) {
+	be := newTimed()
+	spec, err := models.Lookup("resnet18")
+	if err != nil {
+		b.Fatal(err)
+	}
+	net, err := spec.New(nn.NewBuilder(be, 7))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if net, _, err = models.FoldForInference(net); err != nil {
+		b.Fatal(err)
+	}
+	run(b, be, net)
+}
