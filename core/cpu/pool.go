@@ -17,6 +17,10 @@ func (b *Backend) Pool(dst, x *core.Tensor, p core.Pool) error {
 	g := newGeom(x.Shape(), dst.Shape(), p.Kernel, p.Stride, nil, p.PadBefore, p.PadAfter)
 	xd, od := data(x), data(dst)
 	c := g.cin
+	if p.Op == core.MaxPool {
+		maxPool(g, xd, od)
+		return nil
+	}
 	acc := make([]float64, c)
 	o := 0
 	for n := 0; n < g.n; n++ {
@@ -71,4 +75,45 @@ func (b *Backend) Pool(dst, x *core.Tensor, p core.Pool) error {
 		}
 	}
 	return nil
+}
+
+// maxPool is the max of Pool in float32, a row of channels at a time (a
+// max is exact in any precision): NaN wins and stays, +0 beats -0, as
+// math.Max decides; an empty window gives -Inf.
+func maxPool(g geom, xd, od []float32) {
+	c := g.cin
+	ninf := float32(math.Inf(-1))
+	o := 0
+	for n := 0; n < g.n; n++ {
+		for oz := 0; oz < g.out[0]; oz++ {
+			for oy := 0; oy < g.out[1]; oy++ {
+				for ox := 0; ox < g.out[2]; ox++ {
+					var lo, hi [3]int
+					for a, ov := range [3]int{oz, oy, ox} {
+						start := ov*g.stride[a] - g.padB[a]
+						lo[a], hi[a] = max(start, 0), min(start+g.k[a], g.in[a])
+					}
+					out := od[o : o+c]
+					for i := range out {
+						out[i] = ninf
+					}
+					for iz := lo[0]; iz < hi[0]; iz++ {
+						for iy := lo[1]; iy < hi[1]; iy++ {
+							for ix := lo[2]; ix < hi[2]; ix++ {
+								xi := (((n*g.in[0]+iz)*g.in[1]+iy)*g.in[2] + ix) * c
+								row := xd[xi : xi+c]
+								row = row[:len(out)]
+								for ch, v := range row {
+									if m := out[ch]; v > m || v != v || (v == 0 && m == 0 && math.Float32bits(v) == 0) {
+										out[ch] = v
+									}
+								}
+							}
+						}
+					}
+					o += c
+				}
+			}
+		}
+	}
 }
