@@ -300,7 +300,7 @@ type Arena struct {
 	off      bool // the pass deviated: the rest goes to the pool
 	released bool
 
-	// Misses counts the passes that deviated from the plan.
+	// Misses counts the passes that deviated from the plan or failed.
 	Misses int
 	// Passes counts the passes run.
 	Passes int
@@ -369,19 +369,21 @@ func (a *Arena) Run(pass func() error) error {
 	}
 	b.arena, a.cursor, a.off = a, 0, false
 	b.mu.Unlock()
-
+	done := false
+	defer func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.arena = nil
+		a.Passes++
+		if !done || a.cursor != len(a.plan.allocs) {
+			a.off = true // a pass that failed or panicked counts as a miss
+		}
+		if a.off {
+			a.Misses++
+		}
+	}()
 	err := pass()
-
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.arena = nil
-	a.Passes++
-	if !a.off && a.cursor != len(a.plan.allocs) {
-		a.off = true
-	}
-	if a.off {
-		a.Misses++
-	}
+	done = err == nil
 	return err
 }
 

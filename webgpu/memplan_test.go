@@ -222,6 +222,16 @@ func TestPlanDeviation(t *testing.T) {
 	if a.Misses != 1 || news() != before {
 		t.Errorf("the planned size again: %d misses (want still 1), %d new buffers (want 0)", a.Misses, news()-before)
 	}
+	// A pass that panics leaves the backend as it was: the next one is
+	// planned again.
+	func() {
+		defer func() { recover() }()
+		a.Run(func() error { panic("in the pass") })
+	}()
+	before = news()
+	if err := a.Run(func() error { return pass(b, m, in, nil, nil) }); err != nil || b.arena != nil || a.Misses != 2 || news() != before {
+		t.Errorf("after a panicking pass: %v, arena left %v, %d misses (want 2), %d new buffers", err, b.arena, a.Misses, news()-before)
+	}
 	a.Release()
 	if err := a.Run(func() error { return nil }); err == nil {
 		t.Errorf("Run on a released arena: no error")
