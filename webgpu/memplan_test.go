@@ -88,17 +88,7 @@ func pass(b core.Backend, m nn.Layer, in core.Shape, x []float32, out *[]float32
 	if x == nil {
 		x = make([]float32, in.Size())
 	}
-	xt, err := core.FromData(b, in, x)
-	if err != nil {
-		return err
-	}
-	defer xt.Free()
-	y, err := m.Forward(nn.Eval, xt)
-	if err != nil {
-		return err
-	}
-	defer y.Free()
-	v, err := y.Data()
+	v, err := nn.Infer(b, m, in, x)
 	if out != nil {
 		*out = v
 	}

@@ -194,3 +194,20 @@ func Load(l Layer, values map[string][]float32) error {
 	}
 	return nil
 }
+
+// Infer runs one inference pass of l on b: it uploads x as a tensor of
+// the given shape, runs l in the Eval context, reads the output back and
+// frees both tensors.
+func Infer(b core.Backend, l Layer, shape core.Shape, x []float32) ([]float32, error) {
+	in, err := core.FromData(b, shape, x)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Free()
+	y, err := l.Forward(Eval, in)
+	if err != nil {
+		return nil, err
+	}
+	defer y.Free()
+	return y.Data()
+}

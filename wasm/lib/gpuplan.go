@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"webcnn/core"
+	"webcnn/core/nn"
 	"webcnn/core/weights"
 	"webcnn/webgpu"
 )
@@ -23,7 +24,7 @@ func planGPU(g *webgpu.Backend, man *weights.Manifest) (*webgpu.Arena, map[strin
 	}
 	shape := core.Shape(man.Input.Shape)
 	p, err := r.Record(func() error {
-		_, err := forward(r, net, shape, make([]float32, shape.Size()))
+		_, err := nn.Infer(r, net, shape, make([]float32, shape.Size()))
 		return err
 	})
 	if err != nil {

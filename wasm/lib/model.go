@@ -90,7 +90,7 @@ func (m *model) run(x []float32) ([]float32, error) {
 	}
 	var out []float32
 	pass := func() (err error) {
-		out, err = forward(m.lease.B, m.net, core.Shape(m.man.Input.Shape), x)
+		out, err = nn.Infer(m.lease.B, m.net, core.Shape(m.man.Input.Shape), x)
 		return err
 	}
 	if m.arena != nil {
@@ -119,21 +119,6 @@ func build(b core.Backend, wm *weights.Model) (nn.Layer, *models.Summary, error)
 		return nil, nil, err
 	}
 	return net, sum, nil
-}
-
-// forward is one inference pass of x on b, read back to the host.
-func forward(b core.Backend, net nn.Layer, shape core.Shape, x []float32) ([]float32, error) {
-	in, err := core.FromData(b, shape, x)
-	if err != nil {
-		return nil, err
-	}
-	defer in.Free()
-	y, err := net.Forward(nn.Eval, in)
-	if err != nil {
-		return nil, err
-	}
-	defer y.Free()
-	return y.Data()
 }
 
 // mc runs the lecture's Monte-Carlo dropout: passes forward passes with a

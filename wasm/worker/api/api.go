@@ -232,15 +232,7 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 func (m *loaded) forward(x []float32) ([]float32, error) {
 	m.mu.Lock() // one forward pass at a time per model: layers are shared
 	defer m.mu.Unlock()
-	in, err := core.FromData(m.backend, core.Shape(m.man.Input.Shape), x)
-	if err != nil {
-		return nil, err
-	}
-	y, err := m.net.Forward(nn.Eval, in)
-	if err != nil {
-		return nil, err
-	}
-	return y.Data()
+	return nn.Infer(m.backend, m.net, core.Shape(m.man.Input.Shape), x)
 }
 
 // readBody reads at most limit bytes: an empty or longer body is a 413.

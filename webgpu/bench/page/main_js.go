@@ -160,7 +160,7 @@ func build([]js.Value) (any, error) {
 		}
 		shape := core.Shape(st.model.Manifest.Input.Shape)
 		p, err := r.Record(func() error {
-			_, err := forward(r, rn, shape, make([]float32, shape.Size()))
+			_, err := nn.Infer(r, rn, shape, make([]float32, shape.Size()))
 			return err
 		})
 		if err != nil {
@@ -194,21 +194,6 @@ func inferenceNet(b core.Backend, m *weights.Model) (nn.Layer, error) {
 	return net, err
 }
 
-// forward runs one pass of x and reads the output back.
-func forward(b core.Backend, net nn.Layer, shape core.Shape, in []float32) ([]float32, error) {
-	x, err := core.FromData(b, shape, in)
-	if err != nil {
-		return nil, err
-	}
-	defer x.Free()
-	y, err := net.Forward(nn.Eval, x)
-	if err != nil {
-		return nil, err
-	}
-	defer y.Free()
-	return y.Data()
-}
-
 func infer(args []js.Value) (any, error) {
 	if st.net == nil {
 		return nil, errors.New("infer: no model built")
@@ -228,7 +213,7 @@ func infer(args []js.Value) (any, error) {
 	js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(in))), 4*len(in)), u8)
 	var out []float32
 	pass := func() (err error) {
-		out, err = forward(st.be, st.net, shape, in)
+		out, err = nn.Infer(st.be, st.net, shape, in)
 		return err
 	}
 	var err error
