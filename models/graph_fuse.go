@@ -140,7 +140,7 @@ func fuseInto(p, n Node, ts []weights.Tensor, byName map[string]int, reads map[s
 			return p, false
 		}
 		*act = &a
-		return withAttrs(p, attrs.conv, attrs.dense), true
+		return withAttrs(p, attrs.conv, attrs.dense)
 	}
 	// batch_norm: x, gamma, beta, mean, var, all tensors of Cout values.
 	if len(n.Inputs) != 5 {
@@ -210,19 +210,20 @@ func fuseInto(p, n Node, ts []weights.Tensor, byName map[string]int, reads map[s
 		ts[ti] = weights.Tensor{Name: beta, Shape: ts[ti].Shape, Data: nb}
 		np.Inputs = append(np.Inputs, beta)
 	}
-	return withAttrs(np, attrs.conv, attrs.dense), true
+	return np, true // the attributes are unchanged: no activation yet
 }
 
-// withAttrs returns n with its conv or dense attributes re-encoded.
-func withAttrs(n Node, conv ConvAttrs, dense DenseAttrs) Node {
+// withAttrs returns n with its conv or dense attributes re-encoded, or
+// false when they have no JSON form.
+func withAttrs(n Node, conv ConvAttrs, dense DenseAttrs) (Node, bool) {
 	var a any = conv
 	if n.Op == "dense" {
 		a = dense
 	}
 	b, err := json.Marshal(a)
 	if err != nil {
-		return n
+		return n, false
 	}
 	n.Attrs = b
-	return n
+	return n, true
 }

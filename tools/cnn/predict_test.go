@@ -75,15 +75,7 @@ func TestPredictFoldsBatchNorm(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "x.f32"), raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	xt, err := core.FromData(b, spec.Input, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := net.Forward(nn.Eval, xt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := y.Data()
+	want, err := nn.Infer(b, net, spec.Input, x)
 	if err != nil {
 		t.Fatal(err)
 	}
