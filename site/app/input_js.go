@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"syscall/js"
+	"time"
 
 	"honnef.co/go/js/dom/v2"
 
@@ -86,22 +87,49 @@ func (a *app) bind() {
 	a.pad()
 }
 
-// network mirrors navigator.onLine into the header's badge.
+// network tells in the header's badge whether the site can be reached:
+// offline when navigator.onLine says so, else when a HEAD request for
+// sw.js?probe (which the service worker lets through to the network)
+// fails. It checks at start, on the online and offline events, when the
+// page becomes visible, and every 15 seconds.
 func (a *app) network() {
-	update := func() {
+	seq := 0
+	set := func(on bool) {
 		b := a.el("net")
-		if js.Global().Get("navigator").Get("onLine").Bool() {
-			b.SetTextContent("online")
-			b.SetAttribute("data-online", "true")
-		} else {
-			b.SetTextContent("offline")
-			b.SetAttribute("data-online", "false")
+		text, title := "online", "The site answers: new models and updates can download."
+		if !on {
+			text, title = "offline", "The site cannot be reached: the page runs from its offline copy."
+		}
+		b.SetTextContent(text)
+		b.SetAttribute("title", title)
+		b.SetAttribute("data-online", fmt.Sprint(on))
+	}
+	check := func() {
+		seq++
+		me := seq
+		if !js.Global().Get("navigator").Get("onLine").Bool() {
+			set(false)
+			return
+		}
+		_, err := await(js.Global().Call("fetch", "sw.js?probe", map[string]any{"method": "HEAD", "cache": "no-store"}))
+		if me == seq {
+			set(err == nil)
 		}
 	}
 	w := dom.GetWindow()
-	w.AddEventListener("online", false, func(dom.Event) { update() })
-	w.AddEventListener("offline", false, func(dom.Event) { update() })
-	update()
+	w.AddEventListener("online", false, func(dom.Event) { go check() })
+	w.AddEventListener("offline", false, func(dom.Event) { go check() })
+	a.doc.AddEventListener("visibilitychange", false, func(dom.Event) {
+		if a.doc.Underlying().Get("visibilityState").String() == "visible" {
+			go check()
+		}
+	})
+	go func() {
+		for {
+			check()
+			time.Sleep(15 * time.Second)
+		}
+	}()
 }
 
 // show makes one of the stage's views visible.

@@ -380,6 +380,14 @@ func setup(t *testing.T, exe string) *env {
 			os.Remove(f)
 		}
 	}
+	e.ctx = startBrowser(t, exe, e)
+	return e
+}
+
+// startBrowser starts Chromium with a fresh profile (WebGPU on unless
+// CNN_E2E_WEBGPU=0, a fake camera), keeps its console for the log of a
+// failed test, and enables the Network domain of its tab.
+func startBrowser(t *testing.T, exe string, e *env) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.NoSandbox,
@@ -421,8 +429,7 @@ func setup(t *testing.T, exe string) *env {
 	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
-	e.ctx = bctx
-	return e
+	return bctx
 }
 
 // run runs browser actions with a timeout.

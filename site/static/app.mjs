@@ -5,8 +5,23 @@ import * as cnn from "./cnn.mjs";
 
 globalThis.webcnn = cnn;
 
-if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("./sw.js").catch((e) => console.warn("webcnn: no service worker:", e));
+// On a first visit, wait (a few seconds at most) until the service worker
+// controls the page: the runtime, the models' list and the chunks then
+// pass through it and are kept for offline use as they download, once.
+async function serviceWorker() {
+  const sw = navigator.serviceWorker;
+  if (!sw) return;
+  try {
+    await sw.register("./sw.js");
+  } catch (e) {
+    console.warn("webcnn: no service worker:", e);
+    return;
+  }
+  if (sw.controller) return;
+  await new Promise((resolve) => {
+    sw.addEventListener("controllerchange", resolve, {once: true});
+    setTimeout(resolve, 8000);
+  });
 }
 
 function fatal(msg) {
@@ -15,6 +30,7 @@ function fatal(msg) {
   s.textContent = msg;
 }
 
+await serviceWorker();
 cnn.init().catch((e) => fatal(`The runtime did not start: ${e.message}`)); // download both wasm files at once
 
 try {
