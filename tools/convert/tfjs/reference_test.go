@@ -18,7 +18,7 @@ import (
 // the repository's node_modules (npm install --ignore-scripts at the root).
 
 // npmPackages are what the reference needs (and nsfwjs, the real model).
-var npmPackages = []string{"@tensorflow/tfjs", "@tensorflow/tfjs-backend-cpu", "nsfwjs"}
+var npmPackages = []string{"@tensorflow/tfjs", "@tensorflow/tfjs-backend-cpu", "@tensorflow/tfjs-backend-wasm", "nsfwjs"}
 
 // reference locates node and the npm packages; it skips the test when they
 // are missing, or fails it when CNN_REQUIRE_NPM=1.
@@ -61,6 +61,15 @@ func reference(t *testing.T) (node, root string) {
 // given dims and returns the output and its dims.
 func runTFJS(t *testing.T, node, model string, in []float32, dims []int) ([]float32, []int) {
 	t.Helper()
+	out, shapes := runTFJSWith(t, node, "cpu", model, in, dims, nil)
+	return out, shapes[0]
+}
+
+// runTFJSWith runs model on a TF.js backend (cpu or wasm) and returns the
+// values of the named output nodes (nil: the model's outputs), one after
+// the other, and their shapes.
+func runTFJSWith(t *testing.T, node, backend, model string, in []float32, dims []int, outputs []string) ([]float32, [][]int) {
+	t.Helper()
 	dir := t.TempDir()
 	inPath, outPath := filepath.Join(dir, "in.f32"), filepath.Join(dir, "out.f32")
 	b := make([]byte, 4*len(in))
@@ -75,13 +84,24 @@ func runTFJS(t *testing.T, node, model string, in []float32, dims []int) ([]floa
 		ds[i] = strconv.Itoa(d)
 	}
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(node, filepath.Join("testdata", "tfjs_run.mjs"), model, inPath, strings.Join(ds, ","), outPath)
+	args := []string{filepath.Join("testdata", "tfjs_run.mjs"), model, inPath, strings.Join(ds, ","), outPath}
+	if outputs != nil {
+		args = append(args, strings.Join(outputs, ","))
+	}
+	cmd := exec.Command(node, args...)
+	cmd.Env = append(os.Environ(), "TFJS_BACKEND="+backend)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("tfjs_run.mjs: %v\n%s", err, stderr.String())
 	}
-	var outDims []int
-	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &outDims); err != nil {
+	var outDims [][]int
+	if outputs == nil {
+		outDims = [][]int{nil}
+		err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &outDims[0])
+		if err != nil {
+			t.Fatalf("tfjs_run.mjs: output dims %q: %v", stdout.String(), err)
+		}
+	} else if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &outDims); err != nil {
 		t.Fatalf("tfjs_run.mjs: output dims %q: %v", stdout.String(), err)
 	}
 	raw, err := os.ReadFile(outPath)

@@ -15,6 +15,7 @@
 package tfjs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -37,6 +38,10 @@ type modelFile struct {
 	Format          string          `json:"format"`
 	ModelTopology   json.RawMessage `json:"modelTopology"`
 	WeightsManifest []weightGroup   `json:"weightsManifest"`
+	// Signature names a graph model's inputs and outputs (newer
+	// converters write it here, older ones under userDefinedMetadata).
+	Signature           json.RawMessage `json:"signature"`
+	UserDefinedMetadata json.RawMessage `json:"userDefinedMetadata"`
 }
 
 // weightGroup is one entry of the weights manifest: shards whose bytes,
@@ -107,6 +112,9 @@ func ImportFS(fsys fs.FS, file string) (*weights.Manifest, []weights.Tensor, err
 	if err != nil {
 		return nil, nil, err
 	}
+	if mf.Format == "graph-model" || isGraphTopology(mf.ModelTopology) {
+		return convertGraph(file, mf, ws)
+	}
 	return convert(mf, ws)
 }
 
@@ -125,12 +133,17 @@ func parseModelFile(name string, src []byte) (*modelFile, error) {
 			return nil, fmt.Errorf("tfjs: %s: %w", name, err)
 		}
 	}
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '[' {
+		return nil, fmt.Errorf("%w: %s is a bare weights manifest (a list of weight groups, as @vladmandic/face-api ships): "+
+			"it has no model topology to convert; the importer needs a model.json with a modelTopology "+
+			"(a TF.js layers or graph model) beside the weights", ErrFormat, name)
+	}
 	var mf modelFile
 	if err := json.Unmarshal(data, &mf); err != nil {
 		return nil, fmt.Errorf("tfjs: %s: %w", name, err)
 	}
-	if mf.Format != "" && mf.Format != "layers-model" {
-		return nil, fmt.Errorf("%w: %s is a %q (only layers models carry a Keras topology)", ErrFormat, name, mf.Format)
+	if mf.Format != "" && mf.Format != "layers-model" && mf.Format != "graph-model" {
+		return nil, fmt.Errorf("%w: %s is a %q (want a layers-model or a graph-model)", ErrFormat, name, mf.Format)
 	}
 	if len(mf.ModelTopology) == 0 || string(mf.ModelTopology) == "null" {
 		return nil, fmt.Errorf("%w: %s has no modelTopology", ErrFormat, name)

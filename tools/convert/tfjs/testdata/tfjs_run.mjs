@@ -1,9 +1,13 @@
-// Runs a TF.js layers model with @tensorflow/tfjs on its pure-JS CPU
-// backend (@tensorflow/tfjs-backend-cpu): the independent reference the
-// Go importer's parity tests compare with (reference_test.go).
+// Runs a TF.js layers or graph model with @tensorflow/tfjs on its pure-JS
+// CPU backend (@tensorflow/tfjs-backend-cpu), or its WebAssembly one: the
+// independent reference the Go importer's parity tests compare with
+// (reference_test.go).
 //
-//   node tfjs_run.mjs MODEL INPUT.f32 DIMS OUTPUT.f32
+//   node tfjs_run.mjs MODEL INPUT.f32 DIMS OUTPUT.f32 [OUTPUT_NODES]
 //
+// OUTPUT_NODES (graph models only, comma separated) names the nodes to
+// fetch; their values are written one after the other and their shapes
+// printed as a JSON list of shapes.
 // MODEL is a model.json with its .bin shards beside it, or nsfwjs's
 // model.min.js whose shards are JS files exporting base64 strings
 // (loaded through a custom IO handler, as nsfwjs's own JSONHandler does).
@@ -20,7 +24,7 @@ const require = createRequire(import.meta.url);
 const tf = require('@tensorflow/tfjs');
 require('@tensorflow/tfjs-backend-cpu');
 
-const [model, inPath, dimsArg, outPath] = process.argv.slice(2);
+const [model, inPath, dimsArg, outPath, outputNodes] = process.argv.slice(2);
 if (!outPath) {
   console.error('usage: node tfjs_run.mjs MODEL INPUT.f32 DIMS OUTPUT.f32');
   process.exit(2);
@@ -51,15 +55,28 @@ function loadArtifacts(file) {
   }
   const all = Buffer.concat(parts);
   return {
+    format: json.format,
+    userDefinedMetadata: json.userDefinedMetadata,
+    signature: json.signature,
     modelTopology: json.modelTopology,
     weightSpecs: specs,
     weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.length),
   };
 }
 
-if (!(await tf.setBackend('cpu'))) throw new Error('no cpu backend');
+// TFJS_BACKEND=wasm runs on @tensorflow/tfjs-backend-wasm (XNNPACK, from
+// the package's own .wasm files) instead: the same ops, many times faster.
+const backend = process.env.TFJS_BACKEND || 'cpu';
+if (backend === 'wasm') {
+  const wasm = require('@tensorflow/tfjs-backend-wasm');
+  const file = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+  wasm.setWasmPaths(path.dirname(file) + path.sep);
+}
+if (!(await tf.setBackend(backend))) throw new Error(`no ${backend} backend`);
 const artifacts = loadArtifacts(model);
-const m = await tf.loadLayersModel({ load: async () => artifacts });
+const graph = artifacts.format === 'graph-model' || (artifacts.modelTopology && artifacts.modelTopology.node);
+const handler = { load: async () => artifacts };
+const m = graph ? await tf.loadGraphModel(handler) : await tf.loadLayersModel(handler);
 
 const dims = dimsArg.split(',').map(Number);
 const bytes = readFileSync(inPath);
@@ -72,9 +89,23 @@ const data = new Float32Array(n);
 const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
 for (let i = 0; i < n; i++) data[i] = view.getFloat32(4 * i, true);
 
-const y = m.predict(tf.tensor(data, dims, 'float32'));
-const out = await y.data();
-const buf = Buffer.alloc(4 * out.length);
-for (let i = 0; i < out.length; i++) buf.writeFloatLE(out[i], 4 * i);
-writeFileSync(outPath, buf);
-console.log(JSON.stringify(y.shape));
+const x = tf.tensor(data, dims, 'float32');
+if (outputNodes) {
+  const ys = [].concat(m.execute(x, outputNodes.split(',')));
+  const parts = [];
+  for (const y of ys) {
+    const out = await y.data();
+    const buf = Buffer.alloc(4 * out.length);
+    for (let i = 0; i < out.length; i++) buf.writeFloatLE(out[i], 4 * i);
+    parts.push(buf);
+  }
+  writeFileSync(outPath, Buffer.concat(parts));
+  console.log(JSON.stringify(ys.map((y) => y.shape)));
+} else {
+  const y = m.predict(x);
+  const out = await y.data();
+  const buf = Buffer.alloc(4 * out.length);
+  for (let i = 0; i < out.length; i++) buf.writeFloatLE(out[i], 4 * i);
+  writeFileSync(outPath, buf);
+  console.log(JSON.stringify(y.shape));
+}
