@@ -20,9 +20,9 @@ const newAxis = -1
 // denseSlice is a strided slice resolved against the input's shape.
 type denseSlice struct {
 	begin, end, stride []int // per input axis, canonical (0 <= begin <= end for stride > 0)
-	full                     []bool
-	extent                   []int // per input axis: the kept extent (-1: unknown)
-	final                    []int // per output axis: input axis, or newAxis
+	full               []bool
+	extent             []int // per input axis: the kept extent (-1: unknown)
+	final              []int // per output axis: input axis, or newAxis
 }
 
 // resolveSlice builds the dense spec of a strided slice on shape x.
