@@ -37,10 +37,13 @@ test-native:
 	mkdir -p $(BUILD)
 	CNN_REQUIRE_ORT=1 CNN_REQUIRE_NPM=1 $(GO) test -skip '^TestSite$$' ./...
 	CNN_PARITY_WRITE=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 -run NativeWasmParity ./core/cpu/
+	CNN_REQUIRE_NPM=1 CNN_TFJS_REF_WRITE=$(CURDIR)/$(BUILD)/tfjs-graph-ref.f32 $(GO) test -count=1 -run NSFWJSGraphParity ./tools/convert/tfjs/
 
-# js/wasm under Node; the parity test compares with the native outputs.
+# js/wasm under Node; the parity tests compare with the native outputs
+# (nsfwjs's graph model: with TF.js's probabilities, saved by test-native).
 test-wasm: test-native
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_PARITY_READ=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 $(WASMPKG)
+	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_TFJS_REF_READ=$(CURDIR)/$(BUILD)/tfjs-graph-ref.f32 $(GO) test -count=1 -run NSFWJSGraphParity ./tools/convert/tfjs/
 
 # The web page: static files, cnn.wasm (wasm/lib), app.wasm (site/app), demo models.
 site:
@@ -71,6 +74,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME) ./tools/convert/onnximport/
 	$(GO) test -run '^$$' -fuzz '^FuzzModelJSON$$' -fuzztime $(FUZZTIME_SLOW) ./tools/convert/tfjs/
 	$(GO) test -run '^$$' -fuzz '^FuzzJSLiteral$$' -fuzztime $(FUZZTIME) ./tools/convert/tfjs/
+	$(GO) test -run '^$$' -fuzz '^FuzzGraphModelJSON$$' -fuzztime $(FUZZTIME_SLOW) ./tools/convert/tfjs/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./core/weights/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadIDXImages$$' -fuzztime $(FUZZTIME) ./core/data/
 	$(GO) test -run '^$$' -fuzz '^FuzzGraphJSON$$' -fuzztime $(FUZZTIME) ./models/

@@ -97,6 +97,10 @@ func ImportFS(fsys fs.FS, file string) (*weights.Manifest, []weights.Tensor, err
 			}
 		}
 		if file == "" {
+			if bare, _ := fs.Glob(fsys, "*weights_manifest.json"); len(bare) > 0 {
+				return nil, nil, fmt.Errorf("%w: no %s found, only %s: a bare weights manifest has no model topology to convert; "+
+					"the importer needs a model.json with a modelTopology (a TF.js layers or graph model)", ErrFormat, strings.Join(modelNames, ", "), bare[0])
+			}
 			return nil, nil, fmt.Errorf("tfjs: no %s found", strings.Join(modelNames, ", "))
 		}
 	}
