@@ -116,7 +116,11 @@ func ImportFS(fsys fs.FS, file string) (*weights.Manifest, []weights.Tensor, err
 	if err != nil {
 		return nil, nil, err
 	}
-	if mf.Format == "graph-model" || isGraphTopology(mf.ModelTopology) {
+	graph := isGraphTopology(mf.ModelTopology)
+	if mf.Format == "graph-model" && !graph {
+		return nil, nil, fmt.Errorf("%w: %s is a \"graph-model\" whose modelTopology has no node list (a GraphDef)", ErrFormat, file)
+	}
+	if graph {
 		return convertGraph(file, mf, ws)
 	}
 	return convert(mf, ws)

@@ -213,7 +213,7 @@ func TestImportErrors(t *testing.T) {
 		want   string
 		format bool
 	}{
-		{"graph model", func(m map[string]any) { m["format"] = "graph-model" }, shard, `is a "graph-model"`, true},
+		{"graph model", func(m map[string]any) { m["format"] = "graph-model" }, shard, `model.json is a "graph-model" whose modelTopology has no node list`, true},
 		{"unknown layer", func(m map[string]any) { layerCfg(m, "lrelu")["class_name"] = "PReLU" }, shard, `layer "lrelu" (PReLU): unsupported layer class`, false},
 		{"channels first", func(m map[string]any) { cfgOf(m, "c1")["data_format"] = "channels_first" }, shard, `layer "c1" (Conv2D): data_format "channels_first"`, false},
 		{"missing weight", func(m map[string]any) { renameWeight(m, "c1/bias", "c1/b") }, shard, `layer "c1" (Conv2D): weight "c1/bias" is not in the weights manifest`, false},
