@@ -81,8 +81,10 @@ fuzz:
 
 # WebGPU kernels in headless Chromium (SwiftShader): conformance suite,
 # cross-checks against core/cpu, zoo parity (more families at 64x64), and
-# the real nsfwjs MobileNetV2 (imported natively into build/webgpu-models)
-# on the GPU against the CPU; installs Chromium and wasmbrowsertest on first use.
+# the real nsfwjs MobileNetV2 (layers) and MobileNetV2 x1.4 (graph model),
+# imported natively into build/webgpu-models with TF.js's probabilities on
+# generated images, on the GPU against the CPU and TF.js; installs Chromium
+# and wasmbrowsertest on first use.
 test-browser: deps
 	$(GO) run ./webgpu/bench -prepare nsfwjs
 	WEBGPU_MODELS=$(CURDIR)/$(BUILD)/webgpu-models webgpu/testdata/browser-test.sh -count=1

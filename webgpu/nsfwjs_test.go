@@ -2,6 +2,7 @@ package webgpu
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -31,22 +32,62 @@ func modelsDir() (dir string, explicit bool) {
 	return filepath.Join(filepath.Dir(filepath.Dir(file)), "build", "webgpu-models"), false
 }
 
-// TestNSFWJS runs the real nsfwjs MobileNetV2 (Keras, imported from the
-// npm package's TF.js files into a manifest + chunks) at 224x224 on the
-// GPU and on the CPU, loaded through the manifest as a browser would, and
-// compares both the class probabilities (|gpu - cpu| <= 1e-4) and the
-// logits before the softmax (|gpu - cpu| <= 1e-4 * max |cpu logit|).
+// nsfwjsReference is the file the native step writes beside the models
+// (webgpu/bench/prepare.go): generated images and TF.js's probabilities.
+type nsfwjsReference struct {
+	Images        []string               `json:"images"`
+	Size          int                    `json:"size"`
+	Input         string                 `json:"input"`
+	Probabilities map[string][][]float32 `json:"probabilities"`
+}
+
+// TestNSFWJS runs the real nsfwjs models (imported from the npm package's
+// TF.js files into a manifest + chunks: MobileNetV2, a Keras layers model,
+// and MobileNetV2 x1.4, a graph model) at 224x224 on the GPU and on the
+// CPU, loaded through the manifest as a browser would, and compares the
+// class probabilities with TF.js's (computed natively by the prepare step;
+// |gpu - tfjs| and |cpu - tfjs| <= 1e-4), the GPU's with the CPU's (<= 1e-4)
+// and the logits before the softmax (|gpu - cpu| <= 1e-4 * max |cpu logit|).
 func TestNSFWJS(t *testing.T) {
 	b := gpu(t)
 	dir, explicit := modelsDir()
-	const name = "nsfwjs-mobilenet_v2"
-	if _, err := os.Stat(filepath.Join(dir, name, "manifest.json")); err != nil {
-		msg := "the imported model is missing (go run ./webgpu/bench -prepare nsfwjs): "
+	missing := func(what string, err error) {
+		msg := what + " is missing (go run ./webgpu/bench -prepare nsfwjs): "
 		if explicit {
 			t.Fatal(msg, err)
 		}
 		t.Skip(msg, err)
 	}
+	raw, err := os.ReadFile(filepath.Join(dir, "nsfwjs-reference.json"))
+	if err != nil {
+		missing("the TF.js reference", err)
+	}
+	var ref nsfwjsReference
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.ReadFile(filepath.Join(dir, ref.Input))
+	if err != nil {
+		missing("the reference's images", err)
+	}
+	imgs := make([]float32, len(in)/4)
+	for i := range imgs {
+		imgs[i] = math.Float32frombits(binary.LittleEndian.Uint32(in[4*i:]))
+	}
+	if len(imgs) != len(ref.Images)*ref.Size*ref.Size*3 {
+		t.Fatalf("%d input values for %d images of %d", len(imgs), len(ref.Images), ref.Size)
+	}
+	for _, name := range []string{"nsfwjs-mobilenet_v2", "nsfwjs-mobilenet_v2_mid"} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join(dir, name, "manifest.json")); err != nil {
+				missing("the imported model", err)
+			}
+			testNSFWJS(t, b, dir, name, imgs, ref)
+		})
+	}
+}
+
+func testNSFWJS(t *testing.T, b *Backend, dir, name string, imgs []float32, ref nsfwjsReference) {
 	start := time.Now()
 	m, err := weights.Load(context.Background(), os.DirFS(dir), name, weights.LoadOptions{})
 	if err != nil {
@@ -73,8 +114,7 @@ func TestNSFWJS(t *testing.T) {
 		ts[i] = weights.Tensor{Name: e.Name, Shape: e.Shape, Data: m.Tensors[e.Name]}
 	}
 
-	const size = 224
-	imgs, names := nsfwjsImages(size)
+	names, size := ref.Images, ref.Size
 	shape := core.Shape{len(names), size, size, 3}
 	run := func(be core.Backend) (probs, logits []float32, d time.Duration) {
 		t.Helper()
@@ -197,11 +237,21 @@ func TestNSFWJS(t *testing.T) {
 		}
 		return m
 	}
+	tfjs := ref.Probabilities[name]
+	if len(tfjs) != len(names) {
+		t.Fatalf("the reference has %d rows of TF.js probabilities for %s, want %d", len(tfjs), name, len(names))
+	}
+	dt := 0.0 // max |x - tfjs| over the GPU's and the CPU's probabilities
 	for i, n := range names {
-		t.Logf("%-12s cpu %v\n%-12s gpu %v", n, wantP[5*i:5*i+5], "", gotP[5*i:5*i+5])
+		t.Logf("%-12s tfjs %v\n%-12s cpu  %v\n%-12s gpu  %v", n, tfjs[i], "", wantP[5*i:5*i+5], "", gotP[5*i:5*i+5])
 		if a, c := argmax(gotP[5*i:5*i+5]), argmax(wantP[5*i:5*i+5]); a != c {
 			t.Errorf("%s: top-1 class %s on the GPU, %s on the CPU", n, m.Manifest.Labels[a], m.Manifest.Labels[c])
 		}
+		dt = math.Max(dt, math.Max(maxDiff(gotP[5*i:5*i+5], tfjs[i]), maxDiff(wantP[5*i:5*i+5], tfjs[i])))
+	}
+	t.Logf("%s: max |probability - TF.js's| %.3g (GPU and CPU)", name, dt)
+	if !(dt <= 1e-4) {
+		t.Errorf("probabilities differ from TF.js's by %.3g > 1e-4", dt)
 	}
 	dp, dl := maxDiff(gotP, wantP), maxDiff(gotL, wantL)
 	t.Logf("%s %v: max |gpu - cpu| probabilities %.3g, logits %.3g (max |logit| %.4g, relative %.3g); forward cpu %v, gpu %v (first: pipelines compiled)",
@@ -222,38 +272,4 @@ func argmax(v []float32) int {
 		}
 	}
 	return best
-}
-
-// nsfwjsImages returns generated RGB images of size x size in 0..1, NHWC
-// (pixels/255 as nsfwjs feeds them, quantized as 8-bit images are): coloured
-// shapes on a background, and a smooth interference pattern.
-func nsfwjsImages(size int) ([]float32, []string) {
-	names := []string{"shapes", "waves"}
-	out := make([]float32, 0, len(names)*size*size*3)
-	for k := range names {
-		for y := 0; y < size; y++ {
-			for x := 0; x < size; x++ {
-				fx, fy := float64(x)/float64(size-1), float64(y)/float64(size-1)
-				var r, g, b float64
-				switch k {
-				case 0:
-					r, g, b = 0.2, 0.5, 0.3
-					if dx, dy := fx-0.35, fy-0.4; dx*dx+dy*dy < 0.04 {
-						r, g, b = 0.9, 0.1, 0.1
-					}
-					if fx > 0.55 && fx < 0.9 && fy > 0.55 && fy < 0.85 {
-						r, g, b = 0.1, 0.2, 0.9
-					}
-				case 1:
-					r = 0.5 + 0.5*math.Sin(fx*12+fy*3)
-					g = 0.5 + 0.5*math.Sin(fy*9-fx*4)
-					b = 0.5 + 0.5*math.Cos((fx+fy)*7)
-				}
-				for _, v := range []float64{r, g, b} {
-					out = append(out, float32(math.Round(v*255))/255)
-				}
-			}
-		}
-	}
-	return out, names
 }
