@@ -16,34 +16,38 @@ import (
 var fusedActs = map[string]string{"Relu": "relu", "Relu6": "relu6", "Elu": "elu", "LeakyRelu": "leaky_relu",
 	"Sigmoid": "sigmoid", "Tanh": "tanh"}
 
-// fusedOps reads fused_ops and num_args: whether a bias follows the filter
-// and the activation to apply.
-func fusedOps(n *tfNode, in []*gval) (bias bool, act *models.Act, err error) {
+// fusedOps reads fused_ops: whether a bias follows the filter, and the
+// activation to apply (prelu: a PReLU whose slopes are the fourth input).
+func fusedOps(n *tfNode, in []*gval) (bias bool, act *models.Act, prelu bool, err error) {
 	ops, err := n.strs("fused_ops")
 	if err != nil {
-		return false, nil, err
+		return false, nil, false, err
 	}
 	if len(ops) == 0 {
-		return false, nil, nil
+		return false, nil, false, nil
 	}
 	if ops[0] != "BiasAdd" || len(ops) > 2 {
-		return false, nil, fmt.Errorf("fused_ops %v: the importer supports BiasAdd followed by at most one of %s "+
+		return false, nil, false, fmt.Errorf("fused_ops %v: the importer supports BiasAdd followed by at most one of %s "+
 			"(TF.js refuses FusedBatchNorm there too)", ops, actNames())
 	}
-	if len(in) != 3 {
-		return false, nil, fmt.Errorf("fused_ops %v with %d inputs, want 3 (input, filter, bias)", ops, len(in))
+	want := 3
+	if len(ops) == 2 && ops[1] == "Prelu" {
+		want, prelu = 4, true
 	}
-	if len(ops) == 2 {
+	if len(in) != want {
+		return false, nil, false, fmt.Errorf("fused_ops %v with %d inputs, want %d (input, filter, bias, slopes)", ops, len(in), want)
+	}
+	if len(ops) == 2 && !prelu {
 		name, ok := fusedActs[ops[1]]
 		if !ok {
-			return false, nil, fmt.Errorf("fused activation %s: the importer supports %s", ops[1], actNames())
+			return false, nil, false, fmt.Errorf("fused activation %s: the importer supports %s", ops[1], actNames())
 		}
 		act, err = activation(n, name)
 		if err != nil {
-			return false, nil, err
+			return false, nil, false, err
 		}
 	}
-	return true, act, nil
+	return true, act, prelu, nil
 }
 
 // activation builds a runtime activation; LeakyRelu reads its alpha from
@@ -68,7 +72,7 @@ func activation(n *tfNode, name string) (*models.Act, error) {
 }
 
 func actNames() string {
-	return "Relu, Relu6, Elu, LeakyRelu, Sigmoid, Tanh"
+	return "Relu, Relu6, Elu, LeakyRelu, Sigmoid, Tanh, Prelu"
 }
 
 // window reads NHWC strides, dilations (or ksize) as [h, w].
@@ -153,7 +157,7 @@ func outExtent(in, k, s, d int, mode string, before, after int) (int, error) {
 // conv translates Conv2D, DepthwiseConv2dNative and their fused forms.
 func conv(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 	depthwise := strings.Contains(n.Op, "Depthwise")
-	if err := arity(in, 2, 3); err != nil {
+	if err := arity(in, 2, 4); err != nil {
 		return nil, err
 	}
 	if err := value(in[0], "the input"); err != nil {
@@ -182,10 +186,10 @@ func conv(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 	if err != nil {
 		return nil, err
 	}
-	hasBias := false
+	hasBias, prelu := false, false
 	var act *models.Act
 	if strings.HasPrefix(n.Op, "_") || strings.HasPrefix(n.Op, "Fused") {
-		if hasBias, act, err = fusedOps(n, in); err != nil {
+		if hasBias, act, prelu, err = fusedOps(n, in); err != nil {
 			return nil, err
 		}
 	} else if len(in) != 2 {
@@ -226,6 +230,9 @@ func conv(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 			return nil, err
 		}
 	}
+	if prelu {
+		return c.prelu(n, c.emit("conv", n.Name, "conv", ins, a, out), in[3])
+	}
 	return c.emit("conv", n.Name, "", ins, a, out), nil
 }
 
@@ -239,7 +246,7 @@ func tagIf(b bool, tag string) string {
 // matmul translates MatMul and _FusedMatMul: a [M, In] value times a
 // constant [In, Out] (transpose_b: [Out, In], transposed at import).
 func matmul(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
-	if err := arity(in, 2, 3); err != nil {
+	if err := arity(in, 2, 4); err != nil {
 		return nil, err
 	}
 	if n.bool("transpose_a") {
@@ -252,9 +259,9 @@ func matmul(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 	if err != nil {
 		return nil, err
 	}
-	hasBias, act := false, (*models.Act)(nil)
+	hasBias, prelu, act := false, false, (*models.Act)(nil)
 	if n.Op == "_FusedMatMul" {
-		if hasBias, act, err = fusedOps(n, in); err != nil {
+		if hasBias, act, prelu, err = fusedOps(n, in); err != nil {
 			return nil, err
 		}
 	} else if len(in) != 2 {
@@ -292,6 +299,9 @@ func matmul(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 			return nil, fmt.Errorf("bias %v for %d outputs", b.shape, cols)
 		}
 		ins = append(ins, c.tensor(b, "", b.shape, func() []float32 { return b.data }))
+	}
+	if prelu {
+		return c.prelu(n, c.emit("dense", n.Name, "dense", ins, models.DenseAttrs{}, []int{x[0], cols}), in[3])
 	}
 	return c.emit("dense", n.Name, "", ins, models.DenseAttrs{Act: act}, []int{x[0], cols}), nil
 }

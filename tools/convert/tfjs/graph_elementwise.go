@@ -22,7 +22,7 @@ func init() {
 		"Conv2D": conv, "_FusedConv2D": conv, "DepthwiseConv2dNative": conv, "FusedDepthwiseConv2dNative": conv,
 		"MatMul": matmul, "_FusedMatMul": matmul, "BiasAdd": biasAdd,
 		"AvgPool": pool, "MaxPool": pool,
-		"Softmax": softmax, "LogSoftmax": softmax,
+		"Softmax": softmax, "LogSoftmax": softmax, "Prelu": preluOp,
 		"Mean": reduce, "Sum": reduce, "Max": reduce, "Min": reduce,
 		"FusedBatchNorm": batchNorm, "FusedBatchNormV2": batchNorm, "FusedBatchNormV3": batchNorm,
 		"Reshape": reshape, "Squeeze": squeeze, "ExpandDims": expandDims, "Transpose": transpose,
@@ -247,6 +247,35 @@ func unary(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 		return nil, err
 	}
 	return c.emit("act", n.Name, "", []string{in[0].name}, a, in[0].shape), nil
+}
+
+// preluOp translates Prelu: x and constant slopes.
+func preluOp(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
+	if err := arity(in, 2, 2); err != nil {
+		return nil, err
+	}
+	if err := value(in[0], "the input"); err != nil {
+		return nil, err
+	}
+	return c.prelu(n, in[0], in[1])
+}
+
+// prelu emits max(x, 0) + alpha * min(x, 0) for constant slopes alpha
+// that broadcast to x (the IR has no PReLU of its own).
+func (c *graphConv) prelu(n *tfNode, x, alpha *gval) (*gval, error) {
+	k, err := constant(alpha, "the PReLU slopes")
+	if err != nil {
+		return nil, err
+	}
+	shape, err := broadcast(x.shape, k.shape)
+	if err != nil || !sameShape(shape, x.shape) {
+		return nil, fmt.Errorf("slopes %v for input %v: want slopes that broadcast to the input", k.shape, x.shape)
+	}
+	zero := c.tensor(&gconst{name: n.Name}, "zero", []int{1}, func() []float32 { return []float32{0} })
+	pos := c.emit("act", n.Name, "positive", []string{x.name}, models.Act{Op: "relu"}, x.shape)
+	neg := c.emit("min", n.Name, "negative", []string{x.name, zero}, nil, x.shape)
+	neg = c.emit("mul", n.Name, "scaled", []string{neg.name, c.operand(alpha)}, nil, x.shape)
+	return c.emit("add", n.Name, "", []string{pos.name, neg.name}, nil, x.shape), nil
 }
 
 // softmax is on the last axis, as TF's.

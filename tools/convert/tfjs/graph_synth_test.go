@@ -220,6 +220,11 @@ func synthGraph() *graphBuilder {
 	cv := conv("cv", "Conv2D", p2, g.random("cv_w", false, 1, 1, 4, 8), "", []int{1, 1, 1, 1}, []int{1, 1, 1, 1}, "VALID", nil, nil)
 	cv = g.node("cv_bias", "BiasAdd", map[string]any{"T": T, "data_format": nhwc}, cv, g.random("cv_b", false, 8))
 	sg := g.node("sg", "Sigmoid", map[string]any{"T": T}, cv)
+	// [N,4,4,4]: PReLU fused (num_args 2: bias, slopes), then a plain Prelu.
+	pr := conv("pr", "_FusedConv2D", p2, g.random("pr_w", false, 3, 3, 4, 4), g.random("pr_b", false, 4),
+		[]int{1, 1, 1, 1}, []int{1, 1, 1, 1}, "SAME", []string{"BiasAdd", "Prelu"}, map[string]any{"num_args": aI(2)})
+	g.nodes[len(g.nodes)-1]["input"] = append(g.nodes[len(g.nodes)-1]["input"].([]string), g.random("pr_a", false, 4))
+	pr = g.node("pr2", "Prelu", map[string]any{"T": T}, pr, g.random("pr2_a", false, 4, 4, 4))
 	pd := g.node("pd", "Pad", map[string]any{"T": T}, p1, g.ints("pd_p", []int{4, 2}, 0, 0, 1, 0, 0, 1, 0, 0))
 	mx := g.node("mx", "Maximum", map[string]any{"T": T}, sg, g.random("mx_c", false, 8))
 	mn := g.node("mn", "Minimum", map[string]any{"T": T}, pd, g.random("mn_c", false, 1, 1, 1, 8))
@@ -278,7 +283,7 @@ func synthGraph() *graphBuilder {
 	sm := g.node("sm", "Softmax", map[string]any{"T": T}, logits)
 	g.node("probs", "Identity", map[string]any{"T": T}, sm, "^init")
 	lsm := g.node("lsm", "LogSoftmax", map[string]any{"T": T}, logits)
-	g.outputs = []string{"probs", lsm, "out_flat", rmin, ca, sum}
+	g.outputs = []string{"probs", lsm, "out_flat", rmin, ca, sum, pr}
 	return g
 }
 
@@ -376,7 +381,8 @@ func TestGraphImportErrors(t *testing.T) {
 		{"unknown op advice", func(m map[string]any) { node(m, "sg")["op"] = "Selu" }, "re-export the model without it, or convert the source model to ONNX and import that with --from onnx"},
 		{"channels first", func(m map[string]any) { attr(m, "ca")["data_format"] = aS("NCHW") }, `node "ca" (op _FusedConv2D): data_format NCHW`},
 		{"fused batch norm", func(m map[string]any) { attr(m, "ca")["fused_ops"] = aStrs("FusedBatchNorm", "Relu") }, `node "ca" (op _FusedConv2D): fused_ops [FusedBatchNorm Relu]`},
-		{"fused prelu", func(m map[string]any) { attr(m, "ca")["fused_ops"] = aStrs("BiasAdd", "Prelu") }, `fused activation Prelu`},
+		{"fused selu", func(m map[string]any) { attr(m, "ca")["fused_ops"] = aStrs("BiasAdd", "Selu") }, `node "ca" (op _FusedConv2D): fused activation Selu: the importer supports Relu, Relu6, Elu, LeakyRelu, Sigmoid, Tanh, Prelu`},
+		{"prelu without slopes", func(m map[string]any) { attr(m, "ca")["fused_ops"] = aStrs("BiasAdd", "Prelu") }, `fused_ops [BiasAdd Prelu] with 3 inputs, want 4`},
 		{"bad padding", func(m map[string]any) { attr(m, "p2")["padding"] = aS("FULL") }, `node "p2" (op AvgPool): padding "FULL"`},
 		{"computed weights", func(m map[string]any) { node(m, "mm")["input"] = []any{"m", "m"} }, `node "mm" (op MatMul): operand b (the runtime's dense layer needs constant weights) is computed at run time`},
 		{"cycle", func(m map[string]any) { node(m, "scaled")["input"] = []any{"two", "centred"} }, "is on a cycle of the graph"},
