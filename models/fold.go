@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 )
 
@@ -15,14 +16,14 @@ import (
 // returns the folded network and the number of batch norms folded; batch
 // norms that follow something else (DenseNet's pre-activation norms) keep
 // running. An imported graph comes back as it is, with 0: Build already
-// fused it (GraphSpec.Fuse).
+// fused it (graph.Spec.Fuse).
 //
 // l is consumed (the folded tensors are freed) and the result is for
 // inference only: training, fine-tuning, saving weights and per-layer
 // summaries of the published architecture need the network as Build
 // made it.
 func FoldForInference(l nn.Layer) (nn.Layer, int, error) {
-	if _, ok := l.(*Graph); ok {
+	if _, ok := l.(*graph.Graph); ok {
 		return l, 0, nil
 	}
 	out, n, err := nn.FoldBatchNorm(l)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"webcnn/core"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
 )
@@ -34,7 +35,7 @@ func Build(b core.Backend, m *weights.Model) (nn.Layer, error) {
 		}
 		return l, nil
 	case len(man.Graph) > 0:
-		g, err := LoadGraph(b, m)
+		g, err := graph.Load(b, m)
 		if err != nil {
 			return nil, err
 		}

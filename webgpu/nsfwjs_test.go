@@ -14,9 +14,9 @@ import (
 
 	"webcnn/core"
 	"webcnn/core/cpu"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
-	"webcnn/models"
 )
 
 // modelsDir is where the native step writes the imported models
@@ -96,7 +96,7 @@ func testNSFWJS(t *testing.T, b *Backend, dir, name string, imgs []float32, ref 
 	t.Logf("loaded %s (%d tensors, %d chunks) in %v", name, len(m.Tensors), len(m.Manifest.Chunks), time.Since(start).Round(time.Millisecond))
 
 	// Return the logits as well: the softmax's input becomes a second output.
-	spec, err := models.ParseGraph(m.Manifest.Graph)
+	spec, err := graph.Parse(m.Manifest.Graph)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func testNSFWJS(t *testing.T, b *Backend, dir, name string, imgs []float32, ref 
 	shape := core.Shape{len(names), size, size, 3}
 	run := func(be core.Backend) (probs, logits []float32, d time.Duration) {
 		t.Helper()
-		g, err := models.NewGraph(be, raw, ts)
+		g, err := graph.New(be, raw, ts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,7 +158,7 @@ func testNSFWJS(t *testing.T, b *Backend, dir, name string, imgs []float32, ref 
 	// The same pass planned: rehearsed with zero weights (as the browser
 	// library does before the chunks arrive), then replayed on the plan's
 	// buffers: bit-identical outputs, no miss, no pipeline compiled.
-	pass := func(be core.Backend, g *models.Graph, probs, logits *[]float32) error {
+	pass := func(be core.Backend, g *graph.Graph, probs, logits *[]float32) error {
 		x, err := core.FromData(be, shape, imgs)
 		if err != nil {
 			return err
@@ -184,7 +184,7 @@ func testNSFWJS(t *testing.T, b *Backend, dir, name string, imgs []float32, ref 
 		zeros[i] = weights.Tensor{Name: t.Name, Shape: t.Shape, Data: make([]float32, len(t.Data))}
 	}
 	r := b.Rehearsal()
-	rg, err := models.NewGraph(r, raw, zeros)
+	rg, err := graph.New(r, raw, zeros)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func testNSFWJS(t *testing.T, b *Backend, dir, name string, imgs []float32, ref 
 		t.Fatal(err)
 	}
 	defer arena.Release()
-	g, err := models.NewGraph(b, raw, ts)
+	g, err := graph.New(b, raw, ts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ import (
 // activation, a concatenation or an addition (DenseNet's pre-activation
 // norms) still runs on its own. The containers walked are Sequential,
 // Residual, Concat and Frozen; layers of other kinds (an imported graph,
-// whose batch norms GraphSpec.Fuse folds at load) are kept whole. The count says
+// whose batch norms graph.Spec.Fuse folds at load) are kept whole. The count says
 // what was folded; nothing else is reported.
 //
 // The result is for inference only. The batch norms it folds are gone:

@@ -15,6 +15,7 @@ import (
 	"webcnn/core"
 	"webcnn/core/cpu"
 	"webcnn/core/data"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/optim"
 	"webcnn/core/weights"
@@ -329,7 +330,7 @@ type features struct {
 // extract runs the backbone on the images in batches, each preprocessed
 // as the input spec says (resized to its shape, scaled), and returns the
 // flattened outputs.
-func extract(g *models.Graph, imgs []*data.Image, in weights.Input, batch int) (features, error) {
+func extract(g *graph.Graph, imgs []*data.Image, in weights.Input, batch int) (features, error) {
 	var f features
 	b := g.Params()[0].T.Backend()
 	shape := core.Shape(in.Shape)
@@ -433,9 +434,9 @@ func trainHead(b core.Backend, train features, labels []int, test features, test
 }
 
 // featureGraph cuts an imported classifier at its feature vector
-// (GraphSpec.FeatureCut) and keeps the tensors the cut graph reads.
-func featureGraph(raw []byte, ts []weights.Tensor) (*models.GraphSpec, []weights.Tensor, error) {
-	spec, err := models.ParseGraph(raw)
+// (graph.Spec.FeatureCut) and keeps the tensors the cut graph reads.
+func featureGraph(raw []byte, ts []weights.Tensor) (*graph.Spec, []weights.Tensor, error) {
+	spec, err := graph.Parse(raw)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -458,7 +459,7 @@ func featureGraph(raw []byte, ts []weights.Tensor) (*models.GraphSpec, []weights
 // sqrt(2/(kh*kw*Cin/groups))), dense kernels [In, Out] He-normal with fan-in
 // In, biases 0, batch norms at identity (gamma 1, beta 0, mean 0,
 // variance 1). The values are drawn in the order of the nodes from seed.
-func randomized(spec *models.GraphSpec, ts []weights.Tensor, seed uint64) ([]weights.Tensor, error) {
+func randomized(spec *graph.Spec, ts []weights.Tensor, seed uint64) ([]weights.Tensor, error) {
 	byName := map[string]int{}
 	for i, t := range ts {
 		byName[t.Name] = i

@@ -10,6 +10,7 @@ import (
 	"webcnn/core"
 	"webcnn/core/cpu"
 	"webcnn/core/data"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
 	"webcnn/models"
@@ -31,7 +32,7 @@ func nsfwjsPackage(t *testing.T) string {
 }
 
 // importMobileNetV2 imports the nsfwjs MobileNetV2 and its feature graph.
-func importMobileNetV2(t *testing.T) (*weights.Manifest, []weights.Tensor, *models.GraphSpec, []weights.Tensor) {
+func importMobileNetV2(t *testing.T) (*weights.Manifest, []weights.Tensor, *graph.Spec, []weights.Tensor) {
 	t.Helper()
 	man, ts, err := tfjs.ImportNSFWJS(nsfwjsPackage(t), "mobilenet_v2")
 	if err != nil {
@@ -66,7 +67,7 @@ func TestFeatureGraph(t *testing.T) {
 	}
 
 	b := cpu.New()
-	full, err := models.ParseGraph(man.Graph)
+	full, err := graph.Parse(man.Graph)
 	if err != nil {
 		t.Fatal(err)
 	}

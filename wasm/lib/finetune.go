@@ -14,6 +14,7 @@ import (
 	"webcnn/core"
 	"webcnn/core/autograd"
 	"webcnn/core/data"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/optim"
 	"webcnn/core/weights"
@@ -109,7 +110,7 @@ func (m *model) featureLayer() (nn.Layer, error) {
 			return nil, fmt.Errorf("%w: %s has no layers before its classifier to use as features", ErrBadInput, m.id)
 		}
 		m.feat, m.featCut = net[:cut], "before "+net[cut].Name
-	case *models.Graph:
+	case *graph.Graph:
 		spec, ts, err := featureGraph(m.man, m.tensors)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrBadInput, m.id, err)
@@ -168,9 +169,9 @@ func (m *model) features(xs [][]float32) ([]float32, int, error) {
 }
 
 // featureGraph cuts an imported classifier at its feature vector
-// (GraphSpec.FeatureCut) and keeps the tensors the cut graph reads.
-func featureGraph(man *weights.Manifest, tensors map[string][]float32) (*models.GraphSpec, []weights.Tensor, error) {
-	spec, err := models.ParseGraph(man.Graph)
+// (graph.Spec.FeatureCut) and keeps the tensors the cut graph reads.
+func featureGraph(man *weights.Manifest, tensors map[string][]float32) (*graph.Spec, []weights.Tensor, error) {
+	spec, err := graph.Parse(man.Graph)
 	if err != nil {
 		return nil, nil, err
 	}

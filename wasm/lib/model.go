@@ -9,6 +9,7 @@ import (
 
 	"webcnn/core"
 	"webcnn/core/data"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
 	"webcnn/models"
@@ -44,7 +45,7 @@ func newModel(id string, wm *weights.Model, l *lease, bs *backends) (*model, err
 		return nil, err
 	}
 	m := &model{id: id, man: wm.Manifest, lease: l, bs: bs, net: net, sum: sum}
-	if _, ok := net.(*models.Graph); ok {
+	if _, ok := net.(*graph.Graph); ok {
 		m.tensors = wm.Tensors
 	}
 	return m, nil

@@ -10,6 +10,7 @@ import (
 
 	"webcnn/core"
 	"webcnn/core/cpu"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/models"
 	"webcnn/tools/convert/tfjs"
@@ -193,7 +194,7 @@ func BenchmarkMobileNetV2(b *testing.B) {
 			b.Fatal(err)
 		}
 		be := newTimed()
-		g, err := models.NewGraph(be, m.Graph, ts)
+		g, err := graph.New(be, m.Graph, ts)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,7 +3,7 @@ package onnximport
 import (
 	"fmt"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
 )
 
@@ -170,7 +170,7 @@ func conv(e *importer, n *onnx.Node) error {
 		}
 		ins = append(ins, irIn{w: e.weight(b.c, "bias", b.c.dims, func() []float32 { return b.c.f })})
 	}
-	a := &models.ConvAttrs{Stride: win.stride, Dilation: win.dilation, PadBefore: win.before, PadAfter: win.after, Pad: win.pad}
+	a := &graph.ConvAttrs{Stride: win.stride, Dilation: win.dilation, PadBefore: win.before, PadAfter: win.after, Pad: win.pad}
 	if group > 1 {
 		a.Groups = int(group)
 	}
@@ -218,7 +218,7 @@ func batchNorm(e *importer, n *onnx.Node) error {
 		}
 	}
 	ins[0] = vin(x)
-	return e.emitOut(n, "batch_norm", ins, models.Eps(eps), x.dims, x.cl)
+	return e.emitOut(n, "batch_norm", ins, graph.Eps(eps), x.dims, x.cl)
 }
 
 // pool translates MaxPool and AveragePool.
@@ -254,7 +254,7 @@ func pool(e *importer, n *onnx.Node) error {
 	if err != nil {
 		return err
 	}
-	a := models.PoolAttrs{Op: "max", Kernel: kernel, Stride: win.stride, PadBefore: win.before, PadAfter: win.after,
+	a := graph.PoolAttrs{Op: "max", Kernel: kernel, Stride: win.stride, PadBefore: win.before, PadAfter: win.after,
 		Pad: win.pad, Ceil: ceil != 0}
 	if n.OpType == "AveragePool" {
 		a.Op = "avg"

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"math"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
 )
 
 // acts emits a chain of activations on x as output 0 of n (none: an alias).
-func (e *importer) acts(n *onnx.Node, x *value, chain ...models.Act) error {
+func (e *importer) acts(n *onnx.Node, x *value, chain ...graph.Act) error {
 	if len(chain) == 0 {
 		return e.alias(n, x)
 	}
@@ -39,7 +39,7 @@ func unary(e *importer, n *onnx.Node) error {
 	if x.c != nil {
 		return fmt.Errorf("%w: %s of a constant", ErrUnsupported, n.OpType)
 	}
-	act := func(op string) models.Act { return models.Act{Op: op} }
+	act := func(op string) graph.Act { return graph.Act{Op: op} }
 	switch n.OpType {
 	case "Relu":
 		return e.acts(n, x, act("relu"))
@@ -61,7 +61,7 @@ func unary(e *importer, n *onnx.Node) error {
 		if err != nil {
 			return err
 		}
-		return e.acts(n, x, models.Act{Op: op, Alpha: alpha})
+		return e.acts(n, x, graph.Act{Op: op, Alpha: alpha})
 	case "HardSigmoid":
 		alpha, err := attrFloat(n, "alpha", 0.2)
 		if err != nil {
@@ -75,7 +75,7 @@ func unary(e *importer, n *onnx.Node) error {
 		if math.Abs(float64(alpha)-1.0/6) < 1e-7 && beta == 0.5 {
 			return e.acts(n, x, act("hard_sigmoid"))
 		}
-		return e.acts(n, x, models.Act{Op: "affine", Alpha: alpha, Beta: beta}, models.Act{Op: "clip", Alpha: 0, Beta: 1})
+		return e.acts(n, x, graph.Act{Op: "affine", Alpha: alpha, Beta: beta}, graph.Act{Op: "clip", Alpha: 0, Beta: 1})
 	}
 	return fmt.Errorf("%w: op %s", ErrUnsupported, n.OpType)
 }
@@ -119,11 +119,11 @@ func clip(e *importer, n *onnx.Node) error {
 	inf := func(v float32) bool { return math.IsInf(float64(v), 0) }
 	switch {
 	case lo == 0 && hi == 6:
-		return e.acts(n, x, models.Act{Op: "relu6"})
+		return e.acts(n, x, graph.Act{Op: "relu6"})
 	case !inf(lo) && !inf(hi):
-		return e.acts(n, x, models.Act{Op: "clip", Alpha: lo, Beta: hi})
+		return e.acts(n, x, graph.Act{Op: "clip", Alpha: lo, Beta: hi})
 	case lo == 0 && inf(hi):
-		return e.acts(n, x, models.Act{Op: "relu"})
+		return e.acts(n, x, graph.Act{Op: "relu"})
 	case inf(lo) && inf(hi):
 		return e.alias(n, x)
 	}
@@ -182,18 +182,18 @@ func binaryNode(e *importer, n *onnx.Node) error {
 			return fmt.Errorf("%w: constant %v of higher rank than the activation %v", ErrUnsupported, k.dims, x.dims)
 		}
 		if s, ok := k.c.scalar(); ok {
-			var act *models.Act
+			var act *graph.Act
 			switch {
 			case op == "add":
-				act = &models.Act{Op: "affine", Alpha: 1, Beta: s}
+				act = &graph.Act{Op: "affine", Alpha: 1, Beta: s}
 			case op == "mul":
-				act = &models.Act{Op: "affine", Alpha: s}
+				act = &graph.Act{Op: "affine", Alpha: s}
 			case op == "sub" && !first:
-				act = &models.Act{Op: "affine", Alpha: 1, Beta: -s}
+				act = &graph.Act{Op: "affine", Alpha: 1, Beta: -s}
 			case op == "sub":
-				act = &models.Act{Op: "affine", Alpha: -1, Beta: s}
+				act = &graph.Act{Op: "affine", Alpha: -1, Beta: s}
 			case op == "div" && !first && s != 0:
-				act = &models.Act{Op: "affine", Alpha: 1 / s}
+				act = &graph.Act{Op: "affine", Alpha: 1 / s}
 			}
 			if act != nil {
 				return e.acts(n, x, *act)
@@ -365,5 +365,5 @@ func softmax(e *importer, n *onnx.Node) error {
 	if axis == len(x.dims)-1 {
 		axis = -1
 	}
-	return e.emitOut(n, op, []irIn{vin(x)}, models.Axis(axis), x.dims, x.cl)
+	return e.emitOut(n, op, []irIn{vin(x)}, graph.Axis(axis), x.dims, x.cl)
 }

@@ -3,9 +3,9 @@ package onnximport
 import (
 	"fmt"
 
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
-	"webcnn/models"
 	"webcnn/tools/convert/onnx"
 )
 
@@ -104,7 +104,7 @@ func (e *importer) weight(c *constant, tag string, shape []int64, data func() []
 }
 
 // endsInSoftmax reports whether the first output is a softmax's.
-func (e *importer) endsInSoftmax(s *models.GraphSpec) bool {
+func (e *importer) endsInSoftmax(s *graph.Spec) bool {
 	for _, n := range s.Nodes {
 		if len(n.Outputs) == 1 && n.Outputs[0] == s.Outputs[0] {
 			return n.Op == "softmax"
@@ -120,7 +120,7 @@ func memory(m *weights.Manifest, ts []weights.Tensor) error {
 		shapes[i] = weights.Tensor{Name: t.Name, Shape: t.Shape}
 		m.Memory.ParamBytes += 4 * int64(len(t.Data))
 	}
-	g, err := models.NewGraph(nn.Shapes{}, m.Graph, shapes)
+	g, err := graph.New(nn.Shapes{}, m.Graph, shapes)
 	if err != nil {
 		return fmt.Errorf("onnx import: %s: %w", m.Model, err)
 	}
@@ -136,10 +136,10 @@ func memory(m *weights.Manifest, ts []weights.Tensor) error {
 	return nil
 }
 
-// finish turns the live nodes into a GraphSpec and collects the weights
+// finish turns the live nodes into a graph.Spec and collects the weights
 // they use, named uniquely, in order of first use.
-func (e *importer) finish() (*models.GraphSpec, []weights.Tensor) {
-	spec := &models.GraphSpec{Inputs: []string{e.inName}, Outputs: e.outs}
+func (e *importer) finish() (*graph.Spec, []weights.Tensor) {
+	spec := &graph.Spec{Inputs: []string{e.inName}, Outputs: e.outs}
 	seen := map[*wt]bool{}
 	wnames := map[string]bool{}
 	var ts []weights.Tensor
@@ -164,7 +164,7 @@ func (e *importer) finish() (*models.GraphSpec, []weights.Tensor) {
 			}
 			ins[i] = w.name
 		}
-		spec.Nodes = append(spec.Nodes, models.NewNode(n.op, n.name, ins, n.out, n.attrs))
+		spec.Nodes = append(spec.Nodes, graph.NewNode(n.op, n.name, ins, n.out, n.attrs))
 	}
 	return spec, ts
 }

@@ -3,7 +3,7 @@ package onnximport_test
 import (
 	"fmt"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
 	"webcnn/tools/convert/onnximport"
 )
@@ -46,7 +46,7 @@ func ExampleImport() {
 		fmt.Println(err)
 		return
 	}
-	spec, _ := models.ParseGraph(m.Graph)
+	spec, _ := graph.Parse(m.Graph)
 	for _, n := range spec.Nodes {
 		fmt.Println(n.Op, n.Name, n.Inputs, string(n.Attrs))
 	}

@@ -4,7 +4,7 @@ import (
 	"math"
 	"slices"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 )
 
 // fuse simplifies the translated graph: hard swish patterns become one
@@ -61,11 +61,11 @@ func (e *importer) index() (map[string]*irNode, map[string]int) {
 }
 
 // actOf returns the activation of an act node.
-func actOf(n *irNode) (models.Act, bool) {
+func actOf(n *irNode) (graph.Act, bool) {
 	if n == nil || n.dead || n.op != "act" {
-		return models.Act{}, false
+		return graph.Act{}, false
 	}
-	a, ok := n.attrs.(models.Act)
+	a, ok := n.attrs.(graph.Act)
 	return a, ok
 }
 
@@ -94,7 +94,7 @@ func (e *importer) fuseHardSwish() {
 			if !ok || uses[an.out[0]] != 1 || aa.Op != "affine" || aa.Alpha != 1 || aa.Beta != 3 || an.in[0].v != x {
 				continue
 			}
-			d.attrs = models.Act{Op: "hard_swish"}
+			d.attrs = graph.Act{Op: "hard_swish"}
 			d.in = []irIn{{v: x}}
 			m.dead, cn.dead, an.dead = true, true, true
 			break
@@ -141,11 +141,11 @@ func (e *importer) absorbOnce() bool {
 // weights and bias, Add of a per-channel constant into the bias, any other
 // activation as the fused one.
 func (e *importer) absorb(p, n *irNode, xi int) bool {
-	var act **models.Act
+	var act **graph.Act
 	switch a := p.attrs.(type) {
-	case *models.ConvAttrs:
+	case *graph.ConvAttrs:
 		act = &a.Act
-	case *models.DenseAttrs:
+	case *graph.DenseAttrs:
 		act = &a.Act
 	default:
 		return false
@@ -174,7 +174,7 @@ func (e *importer) absorb(p, n *irNode, xi int) bool {
 	biasName := ""
 	switch n.op {
 	case "act":
-		a, _ := n.attrs.(models.Act)
+		a, _ := n.attrs.(graph.Act)
 		if a.Op != "affine" {
 			*act = &a
 			return true
@@ -192,7 +192,7 @@ func (e *importer) absorb(p, n *irNode, xi int) bool {
 			}
 		}
 		eps := 1e-5
-		if na, ok := n.attrs.(models.NormAttrs); ok && na.Eps != nil {
+		if na, ok := n.attrs.(graph.NormAttrs); ok && na.Eps != nil {
 			eps = float64(*na.Eps)
 		}
 		gamma, beta, mean, vr := ps[0].data, ps[1].data, ps[2].data, ps[3].data

@@ -9,9 +9,9 @@ import (
 
 	"webcnn/core"
 	"webcnn/core/cpu"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
-	"webcnn/models"
 	"webcnn/tools/convert/onnx/ort"
 )
 
@@ -88,9 +88,9 @@ func repoRoot(t *testing.T) string {
 var backend = cpu.New()
 
 // build binds an imported manifest to the CPU backend.
-func build(t *testing.T, m *weights.Manifest, ts []weights.Tensor) *models.Graph {
+func build(t *testing.T, m *weights.Manifest, ts []weights.Tensor) *graph.Graph {
 	t.Helper()
-	g, err := models.NewGraph(backend, m.Graph, ts)
+	g, err := graph.New(backend, m.Graph, ts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func build(t *testing.T, m *weights.Manifest, ts []weights.Tensor) *models.Graph
 }
 
 // forward runs g on NHWC input x of the given shape.
-func forward(t *testing.T, g *models.Graph, shape core.Shape, x []float32) ([]float32, core.Shape) {
+func forward(t *testing.T, g *graph.Graph, shape core.Shape, x []float32) ([]float32, core.Shape) {
 	t.Helper()
 	in, err := core.FromData(backend, shape, x)
 	if err != nil {

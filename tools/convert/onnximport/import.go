@@ -1,5 +1,5 @@
 // Package onnximport translates an ONNX model into the runtime's graph IR
-// (models.GraphSpec) and weights, converting layouts at import so that the
+// (graph.Spec) and weights, converting layouts at import so that the
 // executor never transposes implicitly:
 //
 //   - activations of rank 3 and more are held channels-last (NCHW -> NHWC),
@@ -155,7 +155,7 @@ func identity(r int) []int {
 }
 
 // irNode is a node of the graph being built; its inputs are values or
-// weights, its attrs one of models' *Attrs types (or models.Act).
+// weights, its attrs one of models' *Attrs types (or graph.Act).
 type irNode struct {
 	op, name string
 	in       []irIn

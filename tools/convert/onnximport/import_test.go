@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
 )
 
@@ -39,7 +39,7 @@ func caseModel(t testing.TB, name string) []byte {
 // fused activation after a colon.
 func opList(t *testing.T, raw json.RawMessage) []string {
 	t.Helper()
-	s, err := models.ParseGraph(raw)
+	s, err := graph.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +47,8 @@ func opList(t *testing.T, raw json.RawMessage) []string {
 	for _, n := range s.Nodes {
 		op := n.Op
 		var a struct {
-			Act *models.Act `json:"act"`
-			Op  string      `json:"op"`
+			Act *graph.Act `json:"act"`
+			Op  string     `json:"op"`
 		}
 		_ = json.Unmarshal(n.Attrs, &a)
 		switch {

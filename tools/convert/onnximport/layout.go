@@ -3,7 +3,7 @@ package onnximport
 import (
 	"fmt"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 )
 
 // asCF returns v in ONNX order (channels first).
@@ -43,9 +43,9 @@ func (e *importer) relayout(v *value, cl bool) (*value, error) {
 	var out *value
 	var err error
 	if target, ok := reshapeTarget(src, dst); ok && sameOrder(src, perm) {
-		out, err = e.emit("reshape", v.name+"/"+suffix, []irIn{vin(v)}, models.ReshapeAttrs{Shape: target}, "", v.dims, cl)
+		out, err = e.emit("reshape", v.name+"/"+suffix, []irIn{vin(v)}, graph.ReshapeAttrs{Shape: target}, "", v.dims, cl)
 	} else {
-		out, err = e.emit("transpose", v.name+"/"+suffix, []irIn{vin(v)}, models.TransposeAttrs{Perm: perm}, "", v.dims, cl)
+		out, err = e.emit("transpose", v.name+"/"+suffix, []irIn{vin(v)}, graph.TransposeAttrs{Perm: perm}, "", v.dims, cl)
 	}
 	if err != nil {
 		return nil, err

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
 )
 
@@ -31,7 +31,7 @@ func matMul(e *importer, n *onnx.Node) error {
 	}
 	w := e.weight(b, "dense", b.dims, func() []float32 { return b.f })
 	dims := append(slices.Clone(a.dims[:len(a.dims)-1]), m)
-	return e.emitOut(n, "dense", []irIn{vin(a), {w: w}}, &models.DenseAttrs{}, dims, false)
+	return e.emitOut(n, "dense", []irIn{vin(a), {w: w}}, &graph.DenseAttrs{}, dims, false)
 }
 
 // gemm translates Gemm, alpha*A*B' + beta*C with A an activation [N, K]
@@ -115,5 +115,5 @@ func gemm(e *importer, n *onnx.Node) error {
 		}
 		ins = append(ins, irIn{w: e.weight(c.c, fmt.Sprintf("gemmbias/%v/%d", beta, m), []int64{m}, func() []float32 { return bias })})
 	}
-	return e.emitOut(n, "dense", ins, &models.DenseAttrs{}, []int64{a.dims[0], m}, false)
+	return e.emitOut(n, "dense", ins, &graph.DenseAttrs{}, []int64{a.dims[0], m}, false)
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
 )
 
@@ -75,7 +75,7 @@ func pad(e *importer, n *onnx.Node) error {
 			dims[l] += int64(p[l] + p[r+l])
 		}
 	}
-	return e.emitOut(n, "pad", []irIn{vin(x)}, models.PadAttrs{Before: before, After: after, Value: val}, dims, x.cl)
+	return e.emitOut(n, "pad", []irIn{vin(x)}, graph.PadAttrs{Before: before, After: after, Value: val}, dims, x.cl)
 }
 
 // reduce translates ReduceMean, ReduceSum, ReduceMax and ReduceMin.
@@ -149,5 +149,5 @@ func reduce(e *importer, n *onnx.Node) error {
 	op := map[string]string{"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "reduce_max", "ReduceMin": "reduce_min"}[n.OpType]
 	k := keep != 0
 	cl := x.cl && k
-	return e.emitOut(n, op, []irIn{vin(x)}, models.ReduceAttrs{Axes: ours, Keep: &k}, dims, cl)
+	return e.emitOut(n, op, []irIn{vin(x)}, graph.ReduceAttrs{Axes: ours, Keep: &k}, dims, cl)
 }

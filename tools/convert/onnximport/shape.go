@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
 )
 
@@ -124,7 +124,7 @@ func (e *importer) view(n *onnx.Node, x *value, dims []int64) error {
 	if !ok {
 		return fmt.Errorf("%w: reshape %v to %v: more than one extent unknown at import", ErrUnsupported, x.dims, dims)
 	}
-	return e.emitOut(n, "reshape", []irIn{vin(x)}, models.ReshapeAttrs{Shape: t}, dims, false)
+	return e.emitOut(n, "reshape", []irIn{vin(x)}, graph.ReshapeAttrs{Shape: t}, dims, false)
 }
 
 // flatten translates Flatten: [prod(dims[:axis]), prod(dims[axis:])] of
@@ -167,7 +167,7 @@ func flatten(e *importer, n *onnx.Node) error {
 		return err
 	}
 	a := int(ax)
-	return e.emitOut(n, "flatten", []irIn{vin(x)}, models.FlattenAttrs{Axis: &a}, dims, false)
+	return e.emitOut(n, "flatten", []irIn{vin(x)}, graph.FlattenAttrs{Axis: &a}, dims, false)
 }
 
 // transpose translates Transpose, composing the permutation with the
@@ -219,9 +219,9 @@ func transpose(e *importer, n *onnx.Node) error {
 	case slices.Equal(cf, identity(r)):
 		return e.set(n.Output[0], &value{name: x.name, dims: dims})
 	case cl != nil:
-		return e.emitOut(n, "transpose", []irIn{vin(x)}, models.TransposeAttrs{Perm: cl}, dims, true)
+		return e.emitOut(n, "transpose", []irIn{vin(x)}, graph.TransposeAttrs{Perm: cl}, dims, true)
 	}
-	return e.emitOut(n, "transpose", []irIn{vin(x)}, models.TransposeAttrs{Perm: cf}, dims, false)
+	return e.emitOut(n, "transpose", []irIn{vin(x)}, graph.TransposeAttrs{Perm: cf}, dims, false)
 }
 
 func permuteInts(v []int, perm []int) []int {
@@ -385,7 +385,7 @@ func concat(e *importer, n *onnx.Node) error {
 	if axis == r-1 {
 		axis = -1
 	}
-	return e.emitOut(n, "concat", ins, models.Axis(axis), dims, cl)
+	return e.emitOut(n, "concat", ins, graph.Axis(axis), dims, cl)
 }
 
 // slice translates Slice (steps 1): constants fold, activations slice on
@@ -467,5 +467,5 @@ func slice(e *importer, n *onnx.Node) error {
 	if len(ourAxes) == 0 {
 		return e.alias(n, x)
 	}
-	return e.emitOut(n, "slice", []irIn{vin(x)}, models.SliceAttrs{Axes: ourAxes, Starts: ourStarts, Ends: ourEnds}, dims, x.cl)
+	return e.emitOut(n, "slice", []irIn{vin(x)}, graph.SliceAttrs{Axes: ourAxes, Starts: ourStarts, Ends: ourEnds}, dims, x.cl)
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 )
 
 // Convolutions, matrix products and pooling of graph models. Grappler's
@@ -18,7 +18,7 @@ var fusedActs = map[string]string{"Relu": "relu", "Relu6": "relu6", "Elu": "elu"
 
 // fusedOps reads fused_ops: whether a bias follows the filter, and the
 // activation to apply (prelu: a PReLU whose slopes are the fourth input).
-func fusedOps(n *tfNode, in []*gval) (bias bool, act *models.Act, prelu bool, err error) {
+func fusedOps(n *tfNode, in []*gval) (bias bool, act *graph.Act, prelu bool, err error) {
 	ops, err := n.strs("fused_ops")
 	if err != nil {
 		return false, nil, false, err
@@ -52,8 +52,8 @@ func fusedOps(n *tfNode, in []*gval) (bias bool, act *models.Act, prelu bool, er
 
 // activation builds a runtime activation; LeakyRelu reads its alpha from
 // leakyrelu_alpha (fused) or alpha (default 0.2, as TF's).
-func activation(n *tfNode, name string) (*models.Act, error) {
-	a := &models.Act{Op: name}
+func activation(n *tfNode, name string) (*graph.Act, error) {
+	a := &graph.Act{Op: name}
 	if name == "leaky_relu" {
 		key := "alpha"
 		if _, ok := n.Attr["leakyrelu_alpha"]; ok {
@@ -187,7 +187,7 @@ func conv(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 		return nil, err
 	}
 	hasBias, prelu := false, false
-	var act *models.Act
+	var act *graph.Act
 	if strings.HasPrefix(n.Op, "_") || strings.HasPrefix(n.Op, "Fused") {
 		if hasBias, act, prelu, err = fusedOps(n, in); err != nil {
 			return nil, err
@@ -199,7 +199,7 @@ func conv(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 	if x[3] >= 0 && x[3] != cin {
 		return nil, fmt.Errorf("input %v has %d channels, the filter %v reads %d", x, x[3], f.shape, cin)
 	}
-	a := models.ConvAttrs{Stride: stride, Dilation: dil, Pad: mode, PadBefore: before, PadAfter: after, Act: act}
+	a := graph.ConvAttrs{Stride: stride, Dilation: dil, Pad: mode, PadBefore: before, PadAfter: after, Act: act}
 	if mode == "valid" {
 		a.Pad = "" // no padding at all
 	}
@@ -259,7 +259,7 @@ func matmul(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 	if err != nil {
 		return nil, err
 	}
-	hasBias, prelu, act := false, false, (*models.Act)(nil)
+	hasBias, prelu, act := false, false, (*graph.Act)(nil)
 	if n.Op == "_FusedMatMul" {
 		if hasBias, act, prelu, err = fusedOps(n, in); err != nil {
 			return nil, err
@@ -301,9 +301,9 @@ func matmul(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 		ins = append(ins, c.tensor(b, "", b.shape, func() []float32 { return b.data }))
 	}
 	if prelu {
-		return c.prelu(n, c.emit("dense", n.Name, "dense", ins, models.DenseAttrs{}, []int{x[0], cols}), in[3])
+		return c.prelu(n, c.emit("dense", n.Name, "dense", ins, graph.DenseAttrs{}, []int{x[0], cols}), in[3])
 	}
-	return c.emit("dense", n.Name, "", ins, models.DenseAttrs{Act: act}, []int{x[0], cols}), nil
+	return c.emit("dense", n.Name, "", ins, graph.DenseAttrs{Act: act}, []int{x[0], cols}), nil
 }
 
 // biasAdd translates BiasAdd: a [C] constant added on the last axis
@@ -365,7 +365,7 @@ func pool(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 	if n.Op == "MaxPool" {
 		op = "max"
 	}
-	a := models.PoolAttrs{Op: op, Kernel: k, Stride: stride, Pad: mode, PadBefore: before, PadAfter: after}
+	a := graph.PoolAttrs{Op: op, Kernel: k, Stride: stride, Pad: mode, PadBefore: before, PadAfter: after}
 	if mode == "valid" {
 		a.Pad = ""
 	}

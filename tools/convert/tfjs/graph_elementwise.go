@@ -5,8 +5,8 @@ import (
 	"math"
 	"slices"
 
+	"webcnn/core/graph"
 	"webcnn/core/weights"
-	"webcnn/models"
 )
 
 // Sources, elementwise ops, softmax, reductions and batch norm of graph
@@ -121,7 +121,7 @@ func binaryOp(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 			ok = false
 		}
 		if ok {
-			return c.emit("act", n.Name, "", []string{v.name}, models.Act{Op: "affine", Alpha: alpha, Beta: beta}, shape), nil
+			return c.emit("act", n.Name, "", []string{v.name}, graph.Act{Op: "affine", Alpha: alpha, Beta: beta}, shape), nil
 		}
 	}
 	return c.emit(op, n.Name, "", []string{c.operand(a), c.operand(b)}, nil, shape), nil
@@ -272,7 +272,7 @@ func (c *graphConv) prelu(n *tfNode, x, alpha *gval) (*gval, error) {
 		return nil, fmt.Errorf("slopes %v for input %v: want slopes that broadcast to the input", k.shape, x.shape)
 	}
 	zero := c.tensor(&gconst{name: n.Name}, "zero", []int{1}, func() []float32 { return []float32{0} })
-	pos := c.emit("act", n.Name, "positive", []string{x.name}, models.Act{Op: "relu"}, x.shape)
+	pos := c.emit("act", n.Name, "positive", []string{x.name}, graph.Act{Op: "relu"}, x.shape)
 	neg := c.emit("min", n.Name, "negative", []string{x.name, zero}, nil, x.shape)
 	neg = c.emit("mul", n.Name, "scaled", []string{neg.name, c.operand(alpha)}, nil, x.shape)
 	return c.emit("add", n.Name, "", []string{pos.name, neg.name}, nil, x.shape), nil
@@ -290,7 +290,7 @@ func softmax(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 	if n.Op == "LogSoftmax" {
 		op = "log_softmax"
 	}
-	return c.emit(op, n.Name, "", []string{in[0].name}, models.Axis(-1), in[0].shape), nil
+	return c.emit(op, n.Name, "", []string{in[0].name}, graph.Axis(-1), in[0].shape), nil
 }
 
 // reduce translates Mean, Sum, Max and Min over constant axes.
@@ -340,7 +340,7 @@ func reduce(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 		out = []int{1}
 	}
 	op := map[string]string{"Mean": "mean", "Sum": "sum", "Max": "reduce_max", "Min": "reduce_min"}[n.Op]
-	return c.emit(op, n.Name, "", []string{in[0].name}, models.ReduceAttrs{Axes: axes, Keep: &keep}, out), nil
+	return c.emit(op, n.Name, "", []string{in[0].name}, graph.ReduceAttrs{Axes: axes, Keep: &keep}, out), nil
 }
 
 // batchNorm translates FusedBatchNorm in inference mode.
@@ -373,5 +373,5 @@ func batchNorm(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 		}
 		ins = append(ins, c.operand(in[1+i]))
 	}
-	return c.emit("batch_norm", n.Name, "", ins, models.Eps(eps), x), nil
+	return c.emit("batch_norm", n.Name, "", ins, graph.Eps(eps), x), nil
 }

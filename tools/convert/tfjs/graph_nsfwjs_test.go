@@ -12,6 +12,7 @@ import (
 
 	"webcnn/core"
 	"webcnn/core/cpu"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
 	"webcnn/models"
@@ -79,7 +80,7 @@ func TestNSFWJSGraphParity(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := cpu.New()
-	g, err := models.LoadGraph(b, loaded)
+	g, err := graph.Load(b, loaded)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 )
 
 // Shape ops of graph models: reshapes (Reshape, Squeeze, ExpandDims),
@@ -34,7 +34,7 @@ func (c *graphConv) reshapeTo(n *tfNode, suffix string, v *gval, out []int) (*gv
 	if err != nil {
 		return nil, err
 	}
-	return c.emit("reshape", n.Name, suffix, []string{v.name}, models.ReshapeAttrs{Shape: t}, out), nil
+	return c.emit("reshape", n.Name, suffix, []string{v.name}, graph.ReshapeAttrs{Shape: t}, out), nil
 }
 
 // size is the number of elements of a static shape (-1: unknown).
@@ -209,7 +209,7 @@ func transpose(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 		seen[p] = true
 		out[i] = x[p]
 	}
-	return c.emit("transpose", n.Name, "", []string{in[0].name}, models.TransposeAttrs{Perm: perm}, out), nil
+	return c.emit("transpose", n.Name, "", []string{in[0].name}, graph.TransposeAttrs{Perm: perm}, out), nil
 }
 
 // paddings reads a constant [rank, 2] of pads.
@@ -257,7 +257,7 @@ func pad(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := models.PadAttrs{Before: before, After: after}
+	a := graph.PadAttrs{Before: before, After: after}
 	if len(in) == 3 {
 		k, err := constant(in[2], "the fill value")
 		if err != nil {
@@ -307,7 +307,7 @@ func mirrorPad(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 			return nil, fmt.Errorf("%s padding %d, %d of axis %d (extent %d): want at most %d", mode, b, a, ax, d, d-edge)
 		}
 		row := func(i int) string {
-			s := models.SliceAttrs{Axes: []int{ax}, Starts: []int{i}, Ends: []int{i + 1}}
+			s := graph.SliceAttrs{Axes: []int{ax}, Starts: []int{i}, Ends: []int{i + 1}}
 			one := slices.Clone(v.shape)
 			one[ax] = 1
 			return c.emit("slice", n.Name, fmt.Sprintf("axis%d_row%d", ax, i), []string{v.name}, s, one).name
@@ -322,7 +322,7 @@ func mirrorPad(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 		}
 		out := slices.Clone(v.shape)
 		out[ax] = d + b + a
-		v = c.emit("concat", n.Name, fmt.Sprintf("axis%d", ax), parts, models.Axis(ax), out)
+		v = c.emit("concat", n.Name, fmt.Sprintf("axis%d", ax), parts, graph.Axis(ax), out)
 	}
 	return v, nil
 }
@@ -376,7 +376,7 @@ func concat(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 	for i, x := range xs {
 		ins[i] = c.operand(x)
 	}
-	return c.emit("concat", n.Name, "", ins, models.Axis(ax), out), nil
+	return c.emit("concat", n.Name, "", ins, graph.Axis(ax), out), nil
 }
 
 // foldConcat joins constants on axis ax.

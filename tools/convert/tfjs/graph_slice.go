@@ -3,7 +3,7 @@ package tfjs
 import (
 	"fmt"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 )
 
 // StridedSlice, with TensorFlow's semantics for begin_mask, end_mask,
@@ -189,7 +189,7 @@ func stridedSlice(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 	if k := in[0].c; k != nil {
 		return &gval{c: &gconst{name: n.Name, shape: out, data: d.fold(k)}}, nil
 	}
-	a := models.SliceAttrs{}
+	a := graph.SliceAttrs{}
 	kept := make([]int, len(x))
 	for i := range x {
 		kept[i] = d.extent[i]

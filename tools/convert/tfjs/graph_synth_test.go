@@ -16,9 +16,9 @@ import (
 
 	"webcnn/core"
 	"webcnn/core/cpu"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
-	"webcnn/models"
 )
 
 // graphBuilder writes a TF.js graph model (GraphDef JSON as the TF.js
@@ -303,7 +303,7 @@ func TestSyntheticGraphParity(t *testing.T) {
 		t.Errorf("output %q, input %+v", m.Output, m.Input)
 	}
 	b := cpu.New()
-	g, err := models.NewGraph(b, m.Graph, ts)
+	g, err := graph.New(b, m.Graph, ts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +445,7 @@ func FuzzGraphModelJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		g, err := models.NewGraph(cpu.New(), m.Graph, ts)
+		g, err := graph.New(cpu.New(), m.Graph, ts)
 		if err != nil {
 			t.Fatalf("imported graph does not build: %v\n%s", err, m.Graph)
 		}

@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"webcnn/core/graph"
 	"webcnn/core/weights"
-	"webcnn/models"
 )
 
 // A graph model is translated node by node (in dependency order, whatever
@@ -42,7 +42,7 @@ type graphConv struct {
 	file     string
 	ws       map[string]*weightData
 	vals     map[string]*gval // TF node name -> its output 0
-	spec     models.GraphSpec
+	spec     graph.Spec
 	tensors  []weights.Tensor
 	tcache   map[string]string // const name + transform -> tensor name
 	reserved map[string]bool   // TF node names
@@ -267,7 +267,7 @@ func (c *graphConv) emit(op, own, suffix string, ins []string, attrs any, shape 
 	}
 	c.used[name] = true
 	c.producer[name] = len(c.spec.Nodes)
-	c.spec.Nodes = append(c.spec.Nodes, models.NewNode(op, name, ins, []string{name}, attrs))
+	c.spec.Nodes = append(c.spec.Nodes, graph.NewNode(op, name, ins, []string{name}, attrs))
 	return &gval{name: name, shape: slices.Clone(shape)}
 }
 

@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
-	"webcnn/models"
 )
 
 // kerasModel is a Keras model config: {"class_name": ..., "config": ...}.
@@ -85,7 +85,7 @@ func memory(m *weights.Manifest, ts []weights.Tensor) error {
 		shapes[i] = weights.Tensor{Name: t.Name, Shape: t.Shape}
 		m.Memory.ParamBytes += 4 * int64(len(t.Data))
 	}
-	g, err := models.NewGraph(nn.Shapes{}, m.Graph, shapes)
+	g, err := graph.New(nn.Shapes{}, m.Graph, shapes)
 	if err != nil {
 		return fmt.Errorf("tfjs: %s: %w", m.Model, err)
 	}
@@ -103,7 +103,7 @@ func memory(m *weights.Manifest, ts []weights.Tensor) error {
 // converter accumulates the graph.
 type converter struct {
 	ws        map[string]*weightData
-	spec      models.GraphSpec
+	spec      graph.Spec
 	tensors   []weights.Tensor
 	used      map[string]bool   // tensor names emitted
 	names     map[string]string // Keras tensor "layer:node:tensor" -> graph value
@@ -428,7 +428,7 @@ func (c *converter) emit(op, name string, ins []string, out string, attrs any) {
 		n = fmt.Sprintf("%s_%d", name, i)
 	}
 	c.nodeNames[n] = true
-	c.spec.Nodes = append(c.spec.Nodes, models.NewNode(op, n, ins, []string{out}, attrs))
+	c.spec.Nodes = append(c.spec.Nodes, graph.NewNode(op, n, ins, []string{out}, attrs))
 }
 
 // tensor adds a weight to the output once (with the runtime's shape) and

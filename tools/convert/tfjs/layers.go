@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 )
 
 // layer is a Keras layer's class, name and config.
@@ -184,7 +184,7 @@ type step struct {
 // activationSteps lowers a Keras activation name as TF.js computes it:
 // nil for linear.
 func activationSteps(name string) ([]step, error) {
-	act := func(op string, a, b float32) step { return step{"act", models.Act{Op: op, Alpha: a, Beta: b}} }
+	act := func(op string, a, b float32) step { return step{"act", graph.Act{Op: op, Alpha: a, Beta: b}} }
 	switch name {
 	case "", "linear":
 		return nil, nil
@@ -200,7 +200,7 @@ func activationSteps(name string) ([]step, error) {
 	case "gelu_new":
 		return []step{act("gelu_tanh", 0, 0)}, nil
 	case "softmax":
-		return []step{{"softmax", models.Axis(-1)}}, nil
+		return []step{{"softmax", graph.Axis(-1)}}, nil
 	case "selu": // scale * elu(x, alpha), TF.js's constants
 		return []step{act("elu", 1.6732632423543772, 0), act("affine", 1.0507009873554805, 0)}, nil
 	case "hard_sigmoid": // TF.js and Keras 2: clip(0.2x + 0.5, 0, 1)
@@ -224,9 +224,9 @@ func (l *layer) activation() ([]step, error) {
 
 // fused returns the activation to fuse into a conv or dense (nil when
 // there is none or it takes more than one unary op) and the steps left.
-func fused(steps []step) (*models.Act, []step) {
+func fused(steps []step) (*graph.Act, []step) {
 	if len(steps) == 1 && steps[0].op == "act" {
-		a := steps[0].attrs.(models.Act)
+		a := steps[0].attrs.(graph.Act)
 		return &a, nil
 	}
 	return nil, steps
@@ -294,8 +294,8 @@ func ones(s []int) []int {
 }
 
 // convAttrs builds the IR attributes of a conv of kernel k.
-func convAttrs(k, stride, dilation []int, pad string, groups int, act *models.Act) models.ConvAttrs {
-	a := models.ConvAttrs{Stride: ones(stride), Dilation: ones(dilation), Pad: pad, Groups: groups, Act: act}
+func convAttrs(k, stride, dilation []int, pad string, groups int, act *graph.Act) graph.ConvAttrs {
+	a := graph.ConvAttrs{Stride: ones(stride), Dilation: ones(dilation), Pad: pad, Groups: groups, Act: act}
 	if groups == 1 {
 		a.Groups = 0
 	}
@@ -365,7 +365,7 @@ func convLayer(d int) layerFunc {
 
 // depthwise emits a depthwise conv from the layer's depthwise_kernel
 // [kh, kw, Cin, mult], stored as [kh, kw, 1, Cin*mult] with Cin groups.
-func (c *converter) depthwise(l *layer, in, out string, bias []string, act *models.Act) (int, error) {
+func (c *converter) depthwise(l *layer, in, out string, bias []string, act *graph.Act) (int, error) {
 	stride, dilation, pad, err := l.window(2, "strides", nil)
 	if err != nil {
 		return 0, err
@@ -460,7 +460,7 @@ func separableLayer(c *converter, l *layer, ins []string, out string) (string, e
 		y = out + "#conv"
 	}
 	in := append([]string{mid, c.tensor(pw.spec.Name, ps, pw.data)}, b...)
-	c.emit("conv", l.name+"/pointwise", in, y, models.ConvAttrs{Act: act})
+	c.emit("conv", l.name+"/pointwise", in, y, graph.ConvAttrs{Act: act})
 	c.rank[y] = c.rank[ins[0]]
 	return c.chain(rest, l.name, y, out), nil
 }
@@ -491,7 +491,7 @@ func denseLayer(c *converter, l *layer, ins []string, out string) (string, error
 		y = out + "#dense"
 	}
 	in := append([]string{ins[0], c.tensor(w.spec.Name, ws, w.data)}, b...)
-	c.emit("dense", l.name, in, y, models.DenseAttrs{Act: act})
+	c.emit("dense", l.name, in, y, graph.DenseAttrs{Act: act})
 	c.rank[y] = c.rank[ins[0]]
 	return c.chain(rest, l.name, y, out), nil
 }
@@ -557,7 +557,7 @@ func batchNormLayer(c *converter, l *layer, ins []string, out string) (string, e
 	}
 	in := []string{ins[0], gamma, beta, c.tensor(mean.spec.Name, mean.spec.Shape, mean.data),
 		c.tensor(variance.spec.Name, variance.spec.Shape, variance.data)}
-	c.emit("batch_norm", l.name, in, out, models.Eps(float32(eps)))
+	c.emit("batch_norm", l.name, in, out, graph.Eps(float32(eps)))
 	c.rank[out] = r
 	return out, nil
 }
@@ -594,18 +594,18 @@ func reluLayer(c *converter, l *layer, ins []string, out string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	var a models.Act
+	var a graph.Act
 	switch {
 	case threshold != 0 || (slope != 0 && maxValue != nil):
 		return "", l.errorf("threshold %g with negative_slope %g and max_value %v is not supported", threshold, slope, maxValue)
 	case slope != 0:
-		a = models.Act{Op: "leaky_relu", Alpha: float32(slope)}
+		a = graph.Act{Op: "leaky_relu", Alpha: float32(slope)}
 	case maxValue == nil:
-		a = models.Act{Op: "relu"}
+		a = graph.Act{Op: "relu"}
 	case *maxValue == 6:
-		a = models.Act{Op: "relu6"}
+		a = graph.Act{Op: "relu6"}
 	default:
-		a = models.Act{Op: "clip", Alpha: 0, Beta: float32(*maxValue)}
+		a = graph.Act{Op: "clip", Alpha: 0, Beta: float32(*maxValue)}
 	}
 	c.rank[out] = c.rank[ins[0]]
 	return c.chain([]step{{"act", a}}, l.name, ins[0], out), nil
@@ -625,7 +625,7 @@ func leakyReLULayer(c *converter, l *layer, ins []string, out string) (string, e
 		}
 	}
 	c.rank[out] = c.rank[ins[0]]
-	return c.chain([]step{{"act", models.Act{Op: "leaky_relu", Alpha: float32(alpha)}}}, l.name, ins[0], out), nil
+	return c.chain([]step{{"act", graph.Act{Op: "leaky_relu", Alpha: float32(alpha)}}}, l.name, ins[0], out), nil
 }
 
 func eluLayer(c *converter, l *layer, ins []string, out string) (string, error) {
@@ -637,7 +637,7 @@ func eluLayer(c *converter, l *layer, ins []string, out string) (string, error) 
 		return "", err
 	}
 	c.rank[out] = c.rank[ins[0]]
-	return c.chain([]step{{"act", models.Act{Op: "elu", Alpha: float32(alpha)}}}, l.name, ins[0], out), nil
+	return c.chain([]step{{"act", graph.Act{Op: "elu", Alpha: float32(alpha)}}}, l.name, ins[0], out), nil
 }
 
 func softmaxLayer(c *converter, l *layer, ins []string, out string) (string, error) {
@@ -652,7 +652,7 @@ func softmaxLayer(c *converter, l *layer, ins []string, out string) (string, err
 		}
 		axis = axes[0]
 	}
-	c.emit("softmax", l.name, ins, out, models.Axis(axis))
+	c.emit("softmax", l.name, ins, out, graph.Axis(axis))
 	c.rank[out] = c.rank[ins[0]]
 	return out, nil
 }
@@ -691,7 +691,7 @@ func averageLayer(c *converter, l *layer, ins []string, out string) (string, err
 	}
 	sum := c.fold(l, "add", ins, out+"#sum")
 	k := float32(1 / float64(len(ins)))
-	return c.chain([]step{{"act", models.Act{Op: "affine", Alpha: k}}}, l.name, sum, out), nil
+	return c.chain([]step{{"act", graph.Act{Op: "affine", Alpha: k}}}, l.name, sum, out), nil
 }
 
 func concatLayer(c *converter, l *layer, ins []string, out string) (string, error) {
@@ -699,7 +699,7 @@ func concatLayer(c *converter, l *layer, ins []string, out string) (string, erro
 	if err := l.get("axis", &axis); err != nil {
 		return "", err
 	}
-	c.emit("concat", l.name, ins, out, models.Axis(axis))
+	c.emit("concat", l.name, ins, out, graph.Axis(axis))
 	c.rank[out] = c.rank[ins[0]]
 	return out, nil
 }
@@ -755,7 +755,7 @@ func zeroPadLayer(d int) layerFunc {
 		if err != nil {
 			return "", err
 		}
-		pad := models.PadAttrs{Before: append(append([]int{0}, b...), 0), After: append(append([]int{0}, a...), 0)}
+		pad := graph.PadAttrs{Before: append(append([]int{0}, b...), 0), After: append(append([]int{0}, a...), 0)}
 		c.emit("pad", l.name, ins, out, pad)
 		c.rank[out] = d + 2
 		return out, nil
@@ -771,7 +771,7 @@ func cropLayer(d int) layerFunc {
 		if err != nil {
 			return "", err
 		}
-		s := models.SliceAttrs{}
+		s := graph.SliceAttrs{}
 		for i := 0; i < d; i++ {
 			end := math.MaxInt32
 			if a[i] > 0 {
@@ -801,7 +801,7 @@ func poolLayer(op string, d int) layerFunc {
 		if pad == "causal" {
 			return "", l.errorf("causal pooling is not supported")
 		}
-		a := models.PoolAttrs{Op: op, Kernel: size, Pad: pad}
+		a := graph.PoolAttrs{Op: op, Kernel: size, Pad: pad}
 		for i := range size {
 			if stride[i] != size[i] {
 				a.Stride = stride
@@ -864,7 +864,7 @@ func reshapeLayer(c *converter, l *layer, ins []string, out string) (string, err
 			return "", l.errorf("target_shape %v", target)
 		}
 	}
-	c.emit("reshape", l.name, ins, out, models.ReshapeAttrs{Shape: append([]int{0}, target...)})
+	c.emit("reshape", l.name, ins, out, graph.ReshapeAttrs{Shape: append([]int{0}, target...)})
 	c.rank[out] = len(target) + 1
 	return out, nil
 }
@@ -877,7 +877,7 @@ func permuteLayer(c *converter, l *layer, ins []string, out string) (string, err
 	if err := l.get("dims", &dims); err != nil || len(dims) == 0 {
 		return "", l.errorf("dims %s", clip(l.cfg["dims"]))
 	}
-	c.emit("transpose", l.name, ins, out, models.TransposeAttrs{Perm: append([]int{0}, dims...)})
+	c.emit("transpose", l.name, ins, out, graph.TransposeAttrs{Perm: append([]int{0}, dims...)})
 	c.rank[out] = len(dims) + 1
 	return out, nil
 }
@@ -895,7 +895,7 @@ func rescalingLayer(c *converter, l *layer, ins []string, out string) (string, e
 		return "", l.errorf("offset %s: only a scalar offset is supported", clip(l.cfg["offset"]))
 	}
 	c.rank[out] = c.rank[ins[0]]
-	return c.chain([]step{{"act", models.Act{Op: "affine", Alpha: float32(scale), Beta: float32(offset)}}}, l.name, ins[0], out), nil
+	return c.chain([]step{{"act", graph.Act{Op: "affine", Alpha: float32(scale), Beta: float32(offset)}}}, l.name, ins[0], out), nil
 }
 
 func identityLayer(_ *converter, l *layer, ins []string, _ string) (string, error) {

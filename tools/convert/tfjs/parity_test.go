@@ -10,9 +10,9 @@ import (
 
 	"webcnn/core"
 	"webcnn/core/cpu"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
-	"webcnn/models"
 )
 
 // testImages returns n generated 224x224 RGB images in 0..1 (pixels/255, the
@@ -88,7 +88,7 @@ func TestNSFWJSParity(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := cpu.New()
-	g, err := models.LoadGraph(b, loaded)
+	g, err := graph.Load(b, loaded)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,9 @@ import (
 
 	"webcnn/core"
 	"webcnn/core/cpu"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
-	"webcnn/models"
 )
 
 // synthModel builds a small Keras Functional model that exercises the
@@ -155,7 +155,7 @@ func TestSyntheticParity(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := cpu.New()
-	g, err := models.NewGraph(b, m.Graph, ts)
+	g, err := graph.New(b, m.Graph, ts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestSharedAndSequential(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := cpu.New()
-			g, err := models.NewGraph(b, m.Graph, ts)
+			g, err := graph.New(b, m.Graph, ts)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,8 +15,8 @@ import (
 	"testing/fstest"
 
 	"webcnn/core/cpu"
+	"webcnn/core/graph"
 	"webcnn/core/weights"
-	"webcnn/models"
 )
 
 func TestJSLiteral(t *testing.T) {
@@ -277,7 +277,7 @@ func FuzzModelJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := models.NewGraph(cpu.New(), m.Graph, ts); err != nil {
+		if _, err := graph.New(cpu.New(), m.Graph, ts); err != nil {
 			t.Fatalf("imported graph does not build: %v\n%s", err, m.Graph)
 		}
 	})

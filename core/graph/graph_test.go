@@ -1,4 +1,4 @@
-package models
+package graph
 
 import (
 	"encoding/json"
@@ -45,7 +45,7 @@ func checker(t *testing.T) func(*core.Tensor, error) *core.Tensor {
 	}
 }
 
-func specJSON(t testing.TB, s GraphSpec) json.RawMessage {
+func specJSON(t testing.TB, s Spec) json.RawMessage {
 	t.Helper()
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -84,7 +84,7 @@ func TestGraphMobileBlock(t *testing.T) {
 	for i := range ts[4].Data { // variances are positive
 		ts[4].Data[i] = float32(math.Abs(float64(ts[4].Data[i]))) + 0.1
 	}
-	s := GraphSpec{Inputs: []string{"input"}, Outputs: []string{"probs"}, Nodes: []Node{
+	s := Spec{Inputs: []string{"input"}, Outputs: []string{"probs"}, Nodes: []Node{
 		NewNode("pad", "stem_pad", []string{"input"}, []string{"p"}, PadAttrs{Before: []int{0, 0, 0, 0}, After: []int{0, 1, 1, 0}}),
 		NewNode("conv", "stem", []string{"p", "stem/kernel"}, []string{"c"}, ConvAttrs{Stride: []int{2, 2}}),
 		NewNode("batch_norm", "bn", []string{"c", "bn/gamma", "bn/beta", "bn/mean", "bn/var"}, []string{"n"}, Eps(1e-3)),
@@ -184,7 +184,7 @@ func TestGraphFuse(t *testing.T) {
 		{Name: "m", Shape: []int{2}, Data: []float32{1, 2}},
 		{Name: "v", Shape: []int{2}, Data: []float32{3, 8}},
 	}
-	s := GraphSpec{Inputs: []string{"x"}, Outputs: []string{"y"}, Nodes: []Node{
+	s := Spec{Inputs: []string{"x"}, Outputs: []string{"y"}, Nodes: []Node{
 		NewNode("conv", "c", []string{"x", "k"}, []string{"c"}, nil),
 		NewNode("batch_norm", "bn", []string{"c", "g", "be", "m", "v"}, []string{"n"}, Eps(1)),
 		NewNode("act", "r", []string{"n"}, []string{"y"}, Act{Op: "relu"}),
@@ -219,7 +219,7 @@ func TestGraphFuse(t *testing.T) {
 	}
 
 	// A conv output read twice, or a graph output, is not fused.
-	shared := GraphSpec{Inputs: []string{"x"}, Outputs: []string{"y", "c"}, Nodes: s.Nodes}
+	shared := Spec{Inputs: []string{"x"}, Outputs: []string{"y", "c"}, Nodes: s.Nodes}
 	if _, _, n := shared.Fuse(ts); n != 0 {
 		t.Errorf("conv output that is also a graph output: %d nodes fused, want 0", n)
 	}
@@ -241,7 +241,7 @@ func TestGraphFuseMobileBlock(t *testing.T) {
 	for i := range ts[4].Data {
 		ts[4].Data[i] = float32(math.Abs(float64(ts[4].Data[i]))) + 0.1
 	}
-	s := GraphSpec{Inputs: []string{"input"}, Outputs: []string{"logits"}, Nodes: []Node{
+	s := Spec{Inputs: []string{"input"}, Outputs: []string{"logits"}, Nodes: []Node{
 		NewNode("conv", "stem", []string{"input", "stem/kernel"}, []string{"c"}, ConvAttrs{Stride: []int{2, 2}, Pad: "same"}),
 		NewNode("batch_norm", "bn", []string{"c", "bn/gamma", "bn/beta", "bn/mean", "bn/var"}, []string{"n"}, Eps(1e-3)),
 		NewNode("act", "relu", []string{"n"}, []string{"r"}, Act{Op: "relu6"}),
@@ -379,8 +379,8 @@ func TestGraphOps(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			must := checker(t)
-			s := GraphSpec{Inputs: []string{"x"}, Outputs: []string{"y"}, Nodes: c.nodes}
-			g, err := NewGraph(b, specJSON(t, s), c.ts)
+			s := Spec{Inputs: []string{"x"}, Outputs: []string{"y"}, Nodes: c.nodes}
+			g, err := New(b, specJSON(t, s), c.ts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -412,13 +412,13 @@ func TestGraphOps(t *testing.T) {
 func TestGraphInPlace(t *testing.T) {
 	must := checker(t)
 	b := cpu.New()
-	s := GraphSpec{Inputs: []string{"x"}, Outputs: []string{"y"}, Nodes: []Node{
+	s := Spec{Inputs: []string{"x"}, Outputs: []string{"y"}, Nodes: []Node{
 		NewNode("act", "neg", []string{"x"}, []string{"n"}, Act{Op: "neg"}),
 		NewNode("act", "relu", []string{"n"}, []string{"r"}, Act{Op: "relu"}), // n is read again below
 		NewNode("add", "sum", []string{"r", "n"}, []string{"s"}, nil),
 		NewNode("act", "abs", []string{"s"}, []string{"y"}, Act{Op: "abs"}), // last read of s: in place
 	}}
-	g, err := NewGraph(b, specJSON(t, s), nil)
+	g, err := New(b, specJSON(t, s), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,9 +470,9 @@ func TestGraphErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := NewGraph(cpu.New(), json.RawMessage(c.json), c.ts)
-			if err == nil || !errors.Is(err, ErrGraph) || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("got %v, want an ErrGraph containing %q", err, c.want)
+			_, err := New(cpu.New(), json.RawMessage(c.json), c.ts)
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v, want an ErrInvalid containing %q", err, c.want)
 			}
 		})
 	}
@@ -480,7 +480,7 @@ func TestGraphErrors(t *testing.T) {
 
 // mk writes a one-input one-output graph from x to y of the given nodes.
 func mk(nodes ...Node) string {
-	b, _ := json.Marshal(GraphSpec{Inputs: []string{"x"}, Outputs: []string{"y"}, Nodes: nodes})
+	b, _ := json.Marshal(Spec{Inputs: []string{"x"}, Outputs: []string{"y"}, Nodes: nodes})
 	return string(b)
 }
 
@@ -490,7 +490,7 @@ func TestGraphShapeErrors(t *testing.T) {
 	must := checker(t)
 	b := cpu.New()
 	k := weights.Tensor{Name: "k", Shape: []int{3, 3, 4, 2}, Data: make([]float32, 72)}
-	g, err := NewGraph(b, json.RawMessage(mk(NewNode("conv", "c1", []string{"x", "k"}, []string{"y"}, nil))), []weights.Tensor{k})
+	g, err := New(b, json.RawMessage(mk(NewNode("conv", "c1", []string{"x", "k"}, []string{"y"}, nil))), []weights.Tensor{k})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -554,7 +554,7 @@ func FuzzGraphJSON(f *testing.F) {
 			}
 		}
 		b := cpu.New()
-		g, err := NewGraph(b, json.RawMessage(raw), used)
+		g, err := New(b, json.RawMessage(raw), used)
 		if err != nil {
 			return
 		}
@@ -619,7 +619,7 @@ func (c *countingBackend) Free(b core.Buffer) {
 func TestGraphMemory(t *testing.T) {
 	must := checker(t)
 	b := &countingBackend{Backend: cpu.New(), live: map[core.Buffer]bool{}}
-	s := GraphSpec{Inputs: []string{"x"}, Outputs: []string{"y", "f"}, Nodes: []Node{
+	s := Spec{Inputs: []string{"x"}, Outputs: []string{"y", "f"}, Nodes: []Node{
 		NewNode("act", "neg", []string{"x"}, []string{"n"}, Act{Op: "neg"}),
 		NewNode("flatten", "flat", []string{"n"}, []string{"f"}, nil),
 		NewNode("reshape", "back", []string{"f"}, []string{"r"}, ReshapeAttrs{Shape: []int{1, 2, 2, 2}}),
@@ -629,7 +629,7 @@ func TestGraphMemory(t *testing.T) {
 		NewNode("act", "relu", []string{"c"}, []string{"c2"}, Act{Op: "relu"}),
 		NewNode("identity", "out", []string{"c2"}, []string{"y"}, nil),
 	}}
-	g, err := NewGraph(b, specJSON(t, s), nil)
+	g, err := New(b, specJSON(t, s), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -658,7 +658,7 @@ func TestGraphMemory(t *testing.T) {
 
 	// A failing last node: everything the run allocated is released.
 	s.Nodes = append(s.Nodes[:len(s.Nodes)-1], NewNode("add", "bad", []string{"c2", "f"}, []string{"y"}, nil))
-	g, err = NewGraph(b, specJSON(t, s), nil)
+	g, err = New(b, specJSON(t, s), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package models
+package graph
 
 import (
 	"encoding/json"
@@ -25,8 +25,8 @@ import (
 // values, so a graph with placeholder weights fuses the same way; a tensor
 // without data (planning on shapes) leaves its nodes unfused. It returns
 // the number of nodes removed.
-func (s *GraphSpec) Fuse(tensors []weights.Tensor) (*GraphSpec, []weights.Tensor, int) {
-	out := &GraphSpec{Inputs: s.Inputs, Outputs: s.Outputs, Nodes: append([]Node(nil), s.Nodes...)}
+func (s *Spec) Fuse(tensors []weights.Tensor) (*Spec, []weights.Tensor, int) {
+	out := &Spec{Inputs: s.Inputs, Outputs: s.Outputs, Nodes: append([]Node(nil), s.Nodes...)}
 	ts := append([]weights.Tensor(nil), tensors...)
 	byName := map[string]int{}
 	for i, t := range ts {

@@ -1,4 +1,4 @@
-package models
+package graph
 
 import (
 	"bytes"
@@ -11,21 +11,9 @@ import (
 	"webcnn/core/weights"
 )
 
-// GraphSpec is an imported network in the runtime's own small IR, the
-// JSON a manifest carries in its "graph" field:
-//
-//	{"inputs": ["input"], "outputs": ["output"],
-//	 "nodes": [{"op": "conv", "name": "Conv1", "inputs": ["input", "Conv1/kernel"],
-//	            "outputs": ["Conv1"], "attrs": {"stride": [2, 2], "pad": "same"}}]}
-//
-// Values are NHWC like every activation of the runtime, and each op maps
-// onto one op function of core: importers convert layouts (ONNX NCHW to
-// NHWC, OIHW to HWIO) when they write the graph, so the executor never
-// transposes implicitly. A node input that names a manifest tensor is a
-// weight; any other input names a graph input or an output of an earlier
-// node (nodes are listed in execution order). The ops and their
-// attributes are listed in graphOps (graph_ops.go).
-type GraphSpec struct {
+// Spec is a graph as written: the JSON a manifest carries in its "graph"
+// field (see the package documentation).
+type Spec struct {
 	Inputs  []string `json:"inputs"`
 	Outputs []string `json:"outputs"`
 	Nodes   []Node   `json:"nodes"`
@@ -41,25 +29,25 @@ type Node struct {
 }
 
 // NewNode returns a node whose attributes are attrs (one of the *Attrs
-// types of graph_ops.go, or nil) in JSON. It panics when attrs has no JSON
+// types of the op's file, or nil) in JSON. It panics when attrs has no JSON
 // form (a NaN or infinite value): importers check the numbers they read.
 func NewNode(op, name string, inputs, outputs []string, attrs any) Node {
 	n := Node{Op: op, Name: name, Inputs: inputs, Outputs: outputs}
 	if attrs != nil {
 		b, err := json.Marshal(attrs)
 		if err != nil { // the attribute types are plain structs
-			panic(fmt.Sprintf("models: node %q: attrs %T: %v", name, attrs, err))
+			panic(fmt.Sprintf("graph: node %q: attrs %T: %v", name, attrs, err))
 		}
 		n.Attrs = b
 	}
 	return n
 }
 
-// ErrGraph reports a graph that cannot run: unknown ops, bad attributes,
+// ErrInvalid reports a graph that cannot run: unknown ops, bad attributes,
 // missing tensors, wrong arity. Errors wrap it and name the node.
-var ErrGraph = errors.New("bad graph")
+var ErrInvalid = errors.New("bad graph")
 
-// Graph is a validated GraphSpec bound to its weights on a backend; it is
+// Graph is a validated Spec bound to its weights on a backend; it is
 // an nn.Layer, so imported models plug in wherever zoo models do.
 type Graph struct {
 	inputs  []int // value ids of the graph inputs
@@ -91,71 +79,71 @@ type ref struct {
 
 var _ nn.Layer = (*Graph)(nil)
 
-// ParseGraph decodes a graph's JSON strictly: unknown fields are errors.
-func ParseGraph(raw json.RawMessage) (*GraphSpec, error) {
-	var s GraphSpec
+// Parse decodes a graph's JSON strictly: unknown fields are errors.
+func Parse(raw json.RawMessage) (*Spec, error) {
+	var s Spec
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrGraph, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the graph", ErrGraph)
+		return nil, fmt.Errorf("%w: trailing data after the graph", ErrInvalid)
 	}
 	return &s, nil
 }
 
-// NewGraph decodes and validates a graph and binds it to its weights on
+// New decodes and validates a graph and binds it to its weights on
 // backend b. tensors are the manifest's tensors (their shapes come from
 // the manifest's entries; a tensor with nil Data gets memory without
 // values, for planning on nn.Shapes). Every node is checked before anything
 // runs: known op, valid attributes, arity, inputs defined earlier, unique
-// names; every tensor must be used by some node. Errors wrap ErrGraph and
+// names; every tensor must be used by some node. Errors wrap ErrInvalid and
 // name the node.
-func NewGraph(b core.Backend, raw json.RawMessage, tensors []weights.Tensor) (*Graph, error) {
-	s, err := ParseGraph(raw)
+func New(b core.Backend, raw json.RawMessage, tensors []weights.Tensor) (*Graph, error) {
+	s, err := Parse(raw)
 	if err != nil {
 		return nil, err
 	}
 	return s.Build(b, tensors)
 }
 
-// LoadGraph builds the graph of a loaded manifest: the entries give the
+// Load builds the graph of a loaded manifest: the entries give the
 // tensors' shapes, m.Tensors their values. When the manifest declares an
 // input shape, the graph is planned on it, so shape errors surface at load.
-func LoadGraph(b core.Backend, m *weights.Model) (*Graph, error) {
+func Load(b core.Backend, m *weights.Model) (*Graph, error) {
 	man := m.Manifest
 	ts := make([]weights.Tensor, len(man.Tensors))
 	for i, e := range man.Tensors {
 		v, ok := m.Tensors[e.Name]
 		if !ok {
-			return nil, fmt.Errorf("models: %s: tensor %q was not loaded", man.Model, e.Name)
+			return nil, fmt.Errorf("graph: %s: tensor %q was not loaded", man.Model, e.Name)
 		}
 		ts[i] = weights.Tensor{Name: e.Name, Shape: e.Shape, Data: v}
 	}
-	g, err := NewGraph(b, man.Graph, ts)
+	g, err := New(b, man.Graph, ts)
 	if err != nil {
-		return nil, fmt.Errorf("models: %s: %w", man.Model, err)
+		return nil, fmt.Errorf("graph: %s: %w", man.Model, err)
 	}
 	if len(man.Input.Shape) > 0 {
 		if _, _, err := g.Plan(nil, man.Input.Shape, nn.Field{Size: 1, Jump: 1}); err != nil {
 			g.Free()
-			return nil, fmt.Errorf("models: %s: input %v: %w", man.Model, man.Input.Shape, err)
+			return nil, fmt.Errorf("graph: %s: input %v: %w", man.Model, man.Input.Shape, err)
 		}
 	}
 	return g, nil
 }
 
-// Build validates the spec and binds it to tensors on b (see NewGraph),
+// Build validates the spec and binds it to tensors on b (see New),
 // after folding batch norms and activations into the layers before them
 // (Fuse).
-func (s *GraphSpec) Build(b core.Backend, tensors []weights.Tensor) (*Graph, error) {
+func (s *Spec) Build(b core.Backend, tensors []weights.Tensor) (*Graph, error) {
 	fs, ft, _ := s.Fuse(tensors)
 	return fs.build(b, ft)
 }
 
 // build validates the spec and binds it to tensors on b, as written.
-func (s *GraphSpec) build(b core.Backend, tensors []weights.Tensor) (g *Graph, err error) {
+func (s *Spec) build(b core.Backend, tensors []weights.Tensor) (g *Graph, err error) {
 	g = &Graph{}
 	defer func() {
 		if err != nil {
@@ -166,20 +154,20 @@ func (s *GraphSpec) build(b core.Backend, tensors []weights.Tensor) (g *Graph, e
 	byName := map[string]int{} // weight index by name
 	for i, t := range tensors {
 		if _, dup := byName[t.Name]; dup {
-			return nil, fmt.Errorf("%w: tensor %q given twice", ErrGraph, t.Name)
+			return nil, fmt.Errorf("%w: tensor %q given twice", ErrInvalid, t.Name)
 		}
 		byName[t.Name] = i
 	}
 	values := map[string]int{}
 	define := func(name, what string) (int, error) {
 		if name == "" {
-			return 0, fmt.Errorf("%w: %s has an empty value name", ErrGraph, what)
+			return 0, fmt.Errorf("%w: %s has an empty value name", ErrInvalid, what)
 		}
 		if _, ok := values[name]; ok {
-			return 0, fmt.Errorf("%w: %s redefines value %q", ErrGraph, what, name)
+			return 0, fmt.Errorf("%w: %s redefines value %q", ErrInvalid, what, name)
 		}
 		if _, ok := byName[name]; ok {
-			return 0, fmt.Errorf("%w: %s defines value %q, which is also a tensor", ErrGraph, what, name)
+			return 0, fmt.Errorf("%w: %s defines value %q, which is also a tensor", ErrInvalid, what, name)
 		}
 		id := len(g.names)
 		values[name] = id
@@ -187,7 +175,7 @@ func (s *GraphSpec) build(b core.Backend, tensors []weights.Tensor) (g *Graph, e
 		return id, nil
 	}
 	if len(s.Inputs) == 0 || len(s.Outputs) == 0 {
-		return nil, fmt.Errorf("%w: %d inputs and %d outputs (want at least one of each)", ErrGraph, len(s.Inputs), len(s.Outputs))
+		return nil, fmt.Errorf("%w: %d inputs and %d outputs (want at least one of each)", ErrInvalid, len(s.Inputs), len(s.Outputs))
 	}
 	for _, in := range s.Inputs {
 		id, err := define(in, "graph input")
@@ -209,16 +197,16 @@ func (s *GraphSpec) build(b core.Backend, tensors []weights.Tensor) (g *Graph, e
 			where = fmt.Sprintf("node %q", n.Name)
 		}
 		if n.Name == "" || nodeNames[n.Name] {
-			return nil, fmt.Errorf("%w: %s (%s): node names must be unique and not empty", ErrGraph, where, n.Op)
+			return nil, fmt.Errorf("%w: %s (%s): node names must be unique and not empty", ErrInvalid, where, n.Op)
 		}
 		nodeNames[n.Name] = true
-		def, ok := graphOps[n.Op]
+		def, ok := ops[n.Op]
 		if !ok {
-			return nil, fmt.Errorf("%w: %s: unknown op %q (have %v)", ErrGraph, where, n.Op, opNames())
+			return nil, fmt.Errorf("%w: %s: unknown op %q (have %v)", ErrInvalid, where, n.Op, opNames())
 		}
 		op, err := def.decode(n.Attrs)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s (%s): attrs: %v", ErrGraph, where, n.Op, err)
+			return nil, fmt.Errorf("%w: %s (%s): attrs: %v", ErrInvalid, where, n.Op, err)
 		}
 		lo, hi := op.arity()
 		if len(n.Inputs) < lo || (hi >= 0 && len(n.Inputs) > hi) {
@@ -229,10 +217,10 @@ func (s *GraphSpec) build(b core.Backend, tensors []weights.Tensor) (g *Graph, e
 			case lo == hi:
 				want = fmt.Sprint(lo)
 			}
-			return nil, fmt.Errorf("%w: %s (%s): %d inputs, want %s", ErrGraph, where, n.Op, len(n.Inputs), want)
+			return nil, fmt.Errorf("%w: %s (%s): %d inputs, want %s", ErrInvalid, where, n.Op, len(n.Inputs), want)
 		}
 		if len(n.Outputs) != op.outputs() {
-			return nil, fmt.Errorf("%w: %s (%s): %d outputs, want %d", ErrGraph, where, n.Op, len(n.Outputs), op.outputs())
+			return nil, fmt.Errorf("%w: %s (%s): %d outputs, want %d", ErrInvalid, where, n.Op, len(n.Outputs), op.outputs())
 		}
 		gn := gnode{name: n.Name, kind: n.Op, op: op}
 		for j, in := range n.Inputs {
@@ -242,10 +230,10 @@ func (s *GraphSpec) build(b core.Backend, tensors []weights.Tensor) (g *Graph, e
 			}
 			ti, ok := byName[in]
 			if !ok {
-				return nil, fmt.Errorf("%w: %s (%s): input %d %q is neither a tensor, a graph input nor an output of an earlier node", ErrGraph, where, n.Op, j, in)
+				return nil, fmt.Errorf("%w: %s (%s): input %d %q is neither a tensor, a graph input nor an output of an earlier node", ErrInvalid, where, n.Op, j, in)
 			}
 			if j == 0 && !op.weightFirst() {
-				return nil, fmt.Errorf("%w: %s (%s): input 0 %q is a tensor; the op needs an activation there", ErrGraph, where, n.Op, in)
+				return nil, fmt.Errorf("%w: %s (%s): input 0 %q is a tensor; the op needs an activation there", ErrInvalid, where, n.Op, in)
 			}
 			if bound[ti] < 0 {
 				bound[ti] = len(order)
@@ -260,7 +248,7 @@ func (s *GraphSpec) build(b core.Backend, tensors []weights.Tensor) (g *Graph, e
 			}
 		}
 		if err := op.check(ws); err != nil {
-			return nil, fmt.Errorf("%w: %s (%s): %v", ErrGraph, where, n.Op, err)
+			return nil, fmt.Errorf("%w: %s (%s): %v", ErrInvalid, where, n.Op, err)
 		}
 		for _, out := range n.Outputs {
 			id, err := define(out, where)
@@ -274,13 +262,13 @@ func (s *GraphSpec) build(b core.Backend, tensors []weights.Tensor) (g *Graph, e
 	for _, out := range s.Outputs {
 		id, ok := values[out]
 		if !ok {
-			return nil, fmt.Errorf("%w: graph output %q is not produced by any node or input", ErrGraph, out)
+			return nil, fmt.Errorf("%w: graph output %q is not produced by any node or input", ErrInvalid, out)
 		}
 		g.outputs = append(g.outputs, id)
 	}
 	for i, t := range tensors {
 		if bound[i] < 0 {
-			return nil, fmt.Errorf("%w: tensor %q %v is not used by any node", ErrGraph, t.Name, t.Shape)
+			return nil, fmt.Errorf("%w: tensor %q %v is not used by any node", ErrInvalid, t.Name, t.Shape)
 		}
 	}
 	g.uses = make([]int, len(g.names))
@@ -309,19 +297,19 @@ func (s *GraphSpec) build(b core.Backend, tensors []weights.Tensor) (g *Graph, e
 		shape := core.Shape(t.Shape)
 		n, ok := elements(shape)
 		if !ok {
-			return nil, fmt.Errorf("%w: tensor %q has shape %v", ErrGraph, t.Name, t.Shape)
+			return nil, fmt.Errorf("%w: tensor %q has shape %v", ErrInvalid, t.Name, t.Shape)
 		}
 		var ct *core.Tensor
 		if t.Data == nil {
 			ct, err = core.New(b, shape)
 		} else {
 			if len(t.Data) != n {
-				return nil, fmt.Errorf("%w: tensor %q %v has %d values, want %d", ErrGraph, t.Name, t.Shape, len(t.Data), n)
+				return nil, fmt.Errorf("%w: tensor %q %v has %d values, want %d", ErrInvalid, t.Name, t.Shape, len(t.Data), n)
 			}
 			ct, err = core.FromData(b, shape, t.Data)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("models: graph tensor %q: %w", t.Name, err)
+			return nil, fmt.Errorf("graph: tensor %q: %w", t.Name, err)
 		}
 		g.weights = append(g.weights, nn.Param{Name: t.Name, T: ct, Buffer: buffers[wi]})
 	}
@@ -369,9 +357,4 @@ func (g *Graph) valueNames(ids []int) []string {
 		out[i] = g.names[id]
 	}
 	return out
-}
-
-// opNames lists the ops for error messages.
-func opNames() []string {
-	return append([]string(nil), opOrder...)
 }

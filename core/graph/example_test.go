@@ -1,4 +1,4 @@
-package models_test
+package graph_test
 
 import (
 	"encoding/json"
@@ -6,19 +6,19 @@ import (
 
 	"webcnn/core"
 	"webcnn/core/cpu"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
-	"webcnn/models"
 )
 
 // A graph as an importer writes it: a 1x1 convolution with fused ReLU,
 // global average pooling and a dense layer, on the manifest's tensors.
-func ExampleNewGraph() {
-	spec := models.GraphSpec{Inputs: []string{"image"}, Outputs: []string{"logits"}, Nodes: []models.Node{
-		models.NewNode("conv", "conv", []string{"image", "conv/kernel"}, []string{"c"}, models.ConvAttrs{Act: &models.Act{Op: "relu"}}),
-		models.NewNode("global_avg_pool", "pool", []string{"c"}, []string{"p"}, nil),
-		models.NewNode("flatten", "flat", []string{"p"}, []string{"f"}, nil),
-		models.NewNode("dense", "fc", []string{"f", "fc/kernel", "fc/bias"}, []string{"logits"}, nil),
+func ExampleNew() {
+	spec := graph.Spec{Inputs: []string{"image"}, Outputs: []string{"logits"}, Nodes: []graph.Node{
+		graph.NewNode("conv", "conv", []string{"image", "conv/kernel"}, []string{"c"}, graph.ConvAttrs{Act: &graph.Act{Op: "relu"}}),
+		graph.NewNode("global_avg_pool", "pool", []string{"c"}, []string{"p"}, nil),
+		graph.NewNode("flatten", "flat", []string{"p"}, []string{"f"}, nil),
+		graph.NewNode("dense", "fc", []string{"f", "fc/kernel", "fc/bias"}, []string{"logits"}, nil),
 	}}
 	raw, _ := json.Marshal(spec)
 	tensors := []weights.Tensor{
@@ -27,7 +27,7 @@ func ExampleNewGraph() {
 		{Name: "fc/bias", Shape: []int{1}, Data: []float32{0.5}},
 	}
 	b := cpu.New()
-	g, err := models.NewGraph(b, raw, tensors)
+	g, err := graph.New(b, raw, tensors)
 	if err != nil {
 		fmt.Println(err)
 		return

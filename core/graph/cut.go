@@ -1,4 +1,4 @@
-package models
+package graph
 
 import "fmt"
 
@@ -8,7 +8,7 @@ import "fmt"
 // so the returned graph's single output "features" is [N, C] for any input
 // size. Nodes after the cut (the classifier) are dropped; need names every
 // value the kept nodes read, so the caller keeps only those weights.
-func (g *GraphSpec) FeatureCut() (cut *GraphSpec, need map[string]bool, err error) {
+func (g *Spec) FeatureCut() (cut *Spec, need map[string]bool, err error) {
 	last := -1
 	for i, n := range g.Nodes {
 		if n.Op == "pool" || n.Op == "global_avg_pool" {
@@ -35,7 +35,7 @@ func (g *GraphSpec) FeatureCut() (cut *GraphSpec, need map[string]bool, err erro
 			}
 		}
 	}
-	cut = &GraphSpec{Inputs: g.Inputs, Outputs: []string{"features"}}
+	cut = &Spec{Inputs: g.Inputs, Outputs: []string{"features"}}
 	for i, k := range keep {
 		if k {
 			cut.Nodes = append(cut.Nodes, g.Nodes[i])
