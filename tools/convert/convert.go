@@ -180,12 +180,21 @@ func loadGraph(o options) (*weights.Manifest, []weights.Tensor, error) {
 			}
 		}
 	case "tfjs":
+		var opts tfjs.Options
 		if o.InputSize > 0 {
-			return nil, nil, fmt.Errorf("--input-size: a TF.js layers model's input size is fixed by its topology")
+			opts.Height, opts.Width = o.InputSize, o.InputSize
+			if o.InputWidth > 0 {
+				opts.Width = o.InputWidth
+			}
+			if o.Preset != "" {
+				return nil, nil, fmt.Errorf("--input-size: the preset %s fixes the input size", o.Preset)
+			}
 		}
 		switch o.Preset {
 		case "":
-			m, ts, err = tfjs.Import(o.In)
+			if m, ts, err = tfjs.ImportWith(o.In, opts); err != nil && o.InputSize > 0 {
+				err = fmt.Errorf("--input-size %dx%d: %w", opts.Height, opts.Width, err)
+			}
 		case "nsfwjs":
 			// --in node_modules/nsfwjs/dist/models/<model>
 			dir := filepath.Clean(o.In)

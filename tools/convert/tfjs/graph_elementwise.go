@@ -62,6 +62,18 @@ func placeholder(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
 		}
 		shape[i] = int(d.Size)
 	}
+	if len(shape) == 4 {
+		for i, want := range []int{c.opts.Height, c.opts.Width} {
+			switch {
+			case want > 0 && shape[1+i] < 0:
+				shape[1+i] = want
+			case want > 0 && shape[1+i] != want:
+				return nil, fmt.Errorf("input size %dx%d asked for, but the input is fixed at %v", c.opts.Height, c.opts.Width, shape)
+			case shape[1+i] < 0:
+				c.dynamic = true
+			}
+		}
+	}
 	c.used[n.Name] = true
 	c.spec.Inputs = append(c.spec.Inputs, n.Name)
 	if c.input.Shape == nil && len(shape) == 4 && shape[1] > 0 && shape[2] > 0 && shape[3] > 0 {

@@ -452,3 +452,33 @@ func FuzzGraphModelJSON(f *testing.F) {
 		g.Free()
 	})
 }
+
+// TestGraphInputSize converts the synthetic graph with a dynamic input
+// size: refused with a hint at --input-size, then fixed by Options to
+// the same graph as the model whose input is 9x8; a fixed input refuses
+// another size.
+func TestGraphInputSize(t *testing.T) {
+	dir := t.TempDir()
+	sg := synthGraph()
+	sg.write(t, dir)
+	fixed, _, err := Import(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn := t.TempDir()
+	sg.nodes[0]["attr"].(map[string]any)["shape"] = map[string]any{"shape": dims([]int{-1, -1, -1, 3})}
+	sg.write(t, dyn)
+	if _, _, err := Import(dyn); err == nil || !strings.Contains(err.Error(), "the model's input size is dynamic: fix it with the converter's --input-size") {
+		t.Errorf("dynamic size without options: %v", err)
+	}
+	m, _, err := ImportWith(dyn, Options{Height: 9, Width: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Graph) != string(fixed.Graph) || !slices.Equal(m.Input.Shape, fixed.Input.Shape) {
+		t.Errorf("dynamic input fixed at 9x8: the graph or input %v differs from the fixed model's %v", m.Input.Shape, fixed.Input.Shape)
+	}
+	if _, _, err := ImportWith(dir, Options{Height: 10, Width: 8}); err == nil || !strings.Contains(err.Error(), `node "in" (op Placeholder): input size 10x8 asked for, but the input is fixed at [-1 9 8 3]`) {
+		t.Errorf("fixed input, another size: %v", err)
+	}
+}

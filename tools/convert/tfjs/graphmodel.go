@@ -49,6 +49,8 @@ type graphConv struct {
 	used     map[string]bool   // IR value and tensor names taken
 	producer map[string]int    // IR value -> index of its node in spec.Nodes
 	input    weights.Input
+	opts     Options
+	dynamic  bool // an input's spatial size is left to the run time
 }
 
 // tfOp translates one node from its resolved data inputs; it returns the
@@ -56,20 +58,24 @@ type graphConv struct {
 type tfOp func(c *graphConv, n *tfNode, in []*gval) (*gval, error)
 
 // convertGraph translates a graph model.
-func convertGraph(file string, mf *modelFile, ws map[string]*weightData) (*weights.Manifest, []weights.Tensor, error) {
+func convertGraph(file string, mf *modelFile, ws map[string]*weightData, o Options) (*weights.Manifest, []weights.Tensor, error) {
 	gd, err := parseGraphDef(mf.ModelTopology)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tfjs: %s: modelTopology: %w", file, err)
 	}
 	c := &graphConv{file: file, ws: ws, vals: map[string]*gval{}, tcache: map[string]string{},
-		reserved: map[string]bool{}, used: map[string]bool{}, producer: map[string]int{}}
+		reserved: map[string]bool{}, used: map[string]bool{}, producer: map[string]int{}, opts: o}
 	order, err := c.sort(gd.Node)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, n := range order {
 		if err := c.node(n); err != nil {
-			return nil, nil, fmt.Errorf("tfjs: %s: node %q (op %s): %w", file, n.Name, n.Op, err)
+			hint := ""
+			if c.dynamic {
+				hint = " (the model's input size is dynamic: fix it with the converter's --input-size)"
+			}
+			return nil, nil, fmt.Errorf("tfjs: %s: node %q (op %s): %w%s", file, n.Name, n.Op, err, hint)
 		}
 	}
 	if err := c.outputs(mf, order); err != nil {

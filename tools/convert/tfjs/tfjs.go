@@ -76,6 +76,19 @@ var modelNames = []string{"model.json", "model.min.js", "model.js"}
 // their preprocessing, so callers set Input.Scale, Mean and Std (see
 // ImportNSFWJS).
 func Import(dir string) (*weights.Manifest, []weights.Tensor, error) {
+	return ImportWith(dir, Options{})
+}
+
+// Options configure ImportWith.
+type Options struct {
+	// Height and Width fix the input's spatial size where a graph model
+	// leaves it dynamic (0: keep the model's; a layers model's, and a
+	// graph model's fixed size, cannot change).
+	Height, Width int
+}
+
+// ImportWith is Import with options.
+func ImportWith(dir string, o Options) (*weights.Manifest, []weights.Tensor, error) {
 	file := ""
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		dir, file = filepath.Split(dir)
@@ -83,12 +96,20 @@ func Import(dir string) (*weights.Manifest, []weights.Tensor, error) {
 			dir = "."
 		}
 	}
-	return ImportFS(os.DirFS(dir), file)
+	return ImportFSWith(os.DirFS(dir), file, o)
 }
 
 // ImportFS reads a model from fsys: the named model file, or when file is
 // "" the first of model.json, model.min.js and model.js at its root.
 func ImportFS(fsys fs.FS, file string) (*weights.Manifest, []weights.Tensor, error) {
+	return ImportFSWith(fsys, file, Options{})
+}
+
+// ImportFSWith is ImportFS with options.
+func ImportFSWith(fsys fs.FS, file string, o Options) (*weights.Manifest, []weights.Tensor, error) {
+	if o.Height < 0 || o.Width < 0 || o.Height > maxInt || o.Width > maxInt {
+		return nil, nil, fmt.Errorf("tfjs: input size %dx%d", o.Height, o.Width)
+	}
 	if file == "" {
 		for _, n := range modelNames {
 			if _, err := fs.Stat(fsys, n); err == nil {
@@ -121,7 +142,10 @@ func ImportFS(fsys fs.FS, file string) (*weights.Manifest, []weights.Tensor, err
 		return nil, nil, fmt.Errorf("%w: %s is a \"graph-model\" whose modelTopology has no node list (a GraphDef)", ErrFormat, file)
 	}
 	if graph {
-		return convertGraph(file, mf, ws)
+		return convertGraph(file, mf, ws, o)
+	}
+	if o.Height > 0 || o.Width > 0 {
+		return nil, nil, fmt.Errorf("tfjs: %s: a layers model's input size is fixed by its topology", file)
 	}
 	return convert(mf, ws)
 }
