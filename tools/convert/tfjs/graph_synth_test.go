@@ -84,28 +84,38 @@ func (g *graphBuilder) input(name string, shape ...int) string {
 }
 
 // konst adds a float32 Const with the given values, stored in turn as
-// float32, uint8 and float16 (as the TF.js converter's quantization does).
+// float32, uint8, float16 and uint16 (as the TF.js converter's
+// quantization does).
 func (g *graphBuilder) konst(name string, shape []int, v []float32) string {
 	shape = append([]int{}, shape...) // a scalar is [], not null
 	spec := map[string]any{"name": name, "shape": shape, "dtype": "float32"}
-	switch len(g.specs) % 3 {
+	switch len(g.specs) % 4 {
 	case 0:
 		for _, x := range v {
 			g.shard = binary.LittleEndian.AppendUint32(g.shard, math.Float32bits(x))
 		}
-	case 1:
+	case 1, 3:
+		levels, dtype := 255.0, "uint8"
+		if len(g.specs)%4 == 3 {
+			levels, dtype = 65535, "uint16"
+		}
 		lo, hi := float64(v[0]), float64(v[0])
 		for _, x := range v {
 			lo, hi = min(lo, float64(x)), max(hi, float64(x))
 		}
-		scale := (hi - lo) / 255
+		scale := (hi - lo) / levels
 		if scale == 0 {
 			scale = 1
 		}
 		for _, x := range v {
-			g.shard = append(g.shard, byte(math.Round((float64(x)-lo)/scale)))
+			q := math.Round((float64(x) - lo) / scale)
+			if dtype == "uint8" {
+				g.shard = append(g.shard, byte(q))
+			} else {
+				g.shard = binary.LittleEndian.AppendUint16(g.shard, uint16(q))
+			}
 		}
-		spec["quantization"] = map[string]any{"dtype": "uint8", "scale": scale, "min": lo}
+		spec["quantization"] = map[string]any{"dtype": dtype, "scale": scale, "min": lo}
 	case 2:
 		for _, x := range v {
 			g.shard = binary.LittleEndian.AppendUint16(g.shard, weights.F32ToF16(x))
@@ -295,6 +305,17 @@ func TestSyntheticGraphParity(t *testing.T) {
 	dir := t.TempDir()
 	sg := synthGraph()
 	sg.write(t, dir)
+	storage := map[string]int{}
+	for _, s := range sg.specs {
+		if q, ok := s["quantization"].(map[string]any); ok {
+			storage[q["dtype"].(string)]++
+		} else {
+			storage[s["dtype"].(string)]++
+		}
+	}
+	if len(storage) != 5 {
+		t.Errorf("weight storages %v: want float32, int32, uint8, uint16 and float16", storage)
+	}
 	m, ts, err := Import(dir)
 	if err != nil {
 		t.Fatal(err)
