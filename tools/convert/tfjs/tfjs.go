@@ -96,7 +96,11 @@ func ImportWith(dir string, o Options) (*weights.Manifest, []weights.Tensor, err
 			dir = "."
 		}
 	}
-	return ImportFSWith(os.DirFS(dir), file, o)
+	m, ts, err := ImportFSWith(os.DirFS(dir), file, o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", dir, err) // the model's directory, for the user
+	}
+	return m, ts, nil
 }
 
 // ImportFS reads a model from fsys: the named model file, or when file is
