@@ -26,7 +26,8 @@ test: deps lint test-native test-wasm fuzz test-browser test-site worker-e2e
 deps:
 	@command -v node >/dev/null || { echo "make test needs node (apt-get install -y nodejs)"; exit 1; }
 	$(GO) mod download
-	npm install --ignore-scripts --no-audit --no-fund
+	@echo "deps: Go modules and npm packages (npm install --ignore-scripts)"
+	@npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 
 lint:
 	@f=$$(gofmt -l .); if [ -n "$$f" ]; then echo "gofmt would change:"; echo "$$f"; exit 1; fi
@@ -45,19 +46,25 @@ test-wasm: test-native
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_PARITY_READ=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 $(WASMPKG)
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_TFJS_REF_READ=$(CURDIR)/$(BUILD)/tfjs-graph-ref.f32 $(GO) test -count=1 -run NSFWJSGraphParity ./tools/convert/tfjs/
 
-# The web page: static files, cnn.wasm (wasm/lib), app.wasm (site/app), demo models.
+# The web page: static files, cnn.wasm (wasm/lib), app.wasm (site/app), demo
+# models, and a brotli copy of each text and wasm file (site/testdata/install-tools.sh).
 site:
-	$(GO) run ./site/build -out $(BUILD)/site
+	@sh site/testdata/install-tools.sh
+	@echo "site: building cnn.wasm, app.wasm and the demo models into $(BUILD)/site (a few minutes on a cold cache, brotli included)"
+	@$(GO) run ./site/build -out $(BUILD)/site
 
-# Serve it on :8080 (WebGPU, the Cache API and the service worker need localhost or https).
+# Serve it on http://127.0.0.1:8080 (WebGPU, the Cache API and the service
+# worker need localhost or https); SERVE_ADDR=0.0.0.0:8080 for other machines.
+SERVE_ADDR ?= 127.0.0.1:8080
 site-serve: site
-	$(GO) run ./site/serve -dir $(BUILD)/site -addr :8080
+	$(GO) run ./site/serve -dir $(BUILD)/site -addr $(SERVE_ADDR)
 
 browser:
 	sh site/testdata/install-browser.sh
 
 # The page end to end in headless Chromium; screenshots in build/screenshots.
 test-site: browser
+	@sh site/testdata/install-tools.sh
 	CNN_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 10m ./site/e2e
 
 # Every reader of untrusted bytes, fuzzed for a bounded number of inputs

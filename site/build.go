@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"webcnn/wasm/worker/api"
 )
@@ -34,10 +35,13 @@ type BuildOptions struct {
 	Log func(format string, args ...any)
 }
 
-// Wasm lists the WebAssembly programs of the site: output file and package.
-var Wasm = []struct{ File, Pkg string }{
-	{"cnn.wasm", "./wasm/lib"},
-	{"app.wasm", "./site/app"},
+// Wasm lists the WebAssembly programs of the site: output file, package
+// and build tags. cnn.wasm leaves out Go's image decoders (nodecoders):
+// in a browser, cnn.mjs decodes pictures with createImageBitmap, which
+// reads every format they would (PNG, JPEG, GIF, WebP) and more.
+var Wasm = []struct{ File, Pkg, Tags string }{
+	{"cnn.wasm", "./wasm/lib", "nodecoders"},
+	{"app.wasm", "./site/app", ""},
 }
 
 // Build writes the site into o.Out: the static files, wasm_exec.js of the
@@ -45,7 +49,8 @@ var Wasm = []struct{ File, Pkg string }{
 // GOARCH=wasm, from the module that holds this package's source), the
 // demo models when asked (first, so that a missing npm package fails
 // before the slow part), and models/index.json listing every model
-// directory there. sw.js gets a VERSION hashed from the page's files, so
+// directory there, then name.br beside each text and wasm file
+// (Precompress, when the brotli command is there). sw.js gets a VERSION hashed from the page's files, so
 // that browsers replace their offline copy after each change.
 func Build(ctx context.Context, o BuildOptions) error {
 	if o.Go == "" {
@@ -85,8 +90,12 @@ func Build(ctx context.Context, o BuildOptions) error {
 		if err != nil {
 			return err
 		}
-		if _, err := goOutput(ctx, o.Go, root, []string{"GOOS=js", "GOARCH=wasm"},
-			"build", "-trimpath", "-ldflags=-s -w", "-o", out, w.Pkg); err != nil {
+		err = busy(logf, "building "+w.File, func() error {
+			_, err := goOutput(ctx, o.Go, root, []string{"GOOS=js", "GOARCH=wasm"},
+				"build", "-trimpath", "-tags="+w.Tags, "-ldflags=-s -w", "-o", out, w.Pkg)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("site: building %s: %w", w.Pkg, err)
 		}
 	}
@@ -136,7 +145,28 @@ func Build(ctx context.Context, o BuildOptions) error {
 	if err := os.MkdirAll(filepath.Join(o.Out, "models"), 0o755); err != nil {
 		return err
 	}
-	return api.WriteIndex(o.Out)
+	if err := api.WriteIndex(o.Out); err != nil {
+		return err
+	}
+	// The Worker's static assets (wasm/worker) are this directory too:
+	// Cloudflare compresses what it serves itself, so the .br files stay
+	// out of the upload.
+	if err := os.WriteFile(filepath.Join(o.Out, ".assetsignore"), []byte("*.br\n"), 0o644); err != nil {
+		return err
+	}
+	var raw, packed int64
+	err = busy(logf, "compressing with brotli", func() (err error) {
+		raw, packed, err = Precompress(ctx, o.Out, logf)
+		return err
+	})
+	if errors.Is(err, ErrNoBrotli) {
+		logf("%v", err)
+		return nil
+	}
+	if err == nil {
+		logf("brotli: %d text and wasm bytes -> %d", raw, packed)
+	}
+	return err
 }
 
 // Shell lists the files of the page that the service worker keeps
@@ -158,6 +188,26 @@ func Version(dir string) (string, error) {
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+// busy runs f, logging a line every 15 seconds while it runs.
+func busy(logf func(string, ...any), what string, f func() error) error {
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		t := time.NewTicker(15 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				logf("still %s (%v)", what, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	defer close(done)
+	return f()
 }
 
 // goOutput runs the go command in dir with extra environment and returns

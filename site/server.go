@@ -31,8 +31,9 @@ var types = map[string]string{
 	".txt":         "text/plain; charset=utf-8",
 }
 
-// compressible are the types worth gzipping (chunks of float weights are
-// not: they shrink by a few percent for the CPU time of every request).
+// compressible are the types worth gzipping on the fly (chunks of float
+// weights are not: they shrink by a few percent for the CPU time of every
+// request; a chunk's brotli copy, made once by Precompress, is served).
 var compressible = map[string]bool{".html": true, ".css": true, ".js": true, ".mjs": true, ".ts": true,
 	".json": true, ".webmanifest": true, ".wasm": true, ".svg": true, ".txt": true}
 
@@ -83,8 +84,10 @@ func (h *Handler) ResetHits() {
 // ServeHTTP serves GET and HEAD requests for files; a directory serves its
 // index.html. Headers: the Content-Type of the extension; Cache-Control
 // immutable on content-addressed chunks and no-cache (revalidate with
-// Last-Modified) on everything else, the page and sw.js included; gzip
-// for text and wasm when the client accepts it.
+// Last-Modified) on everything else, the page and sw.js included; for
+// text and wasm, the brotli file that site.Build wrote beside the file
+// (name.br; chunks too) when the client accepts br, else gzip (not for
+// chunks) when it accepts gzip.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := path.Clean("/" + r.URL.Path)
 	h.mu.Lock()
@@ -129,9 +132,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Cache-Control", "no-cache")
 	}
 	var body []byte
-	if compressible[ext] {
+	if compressible[ext] || ext == ".bin" {
 		hd.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(r) {
+		if accepts(r, "br") {
+			if b, err := h.brotli(name, info); err == nil {
+				body = b
+				hd.Set("Content-Encoding", "br")
+			}
+		}
+		if body == nil && compressible[ext] && accepts(r, "gzip") {
 			if body, err = h.gzipped(name, info); err == nil {
 				hd.Set("Content-Encoding", "gzip")
 			}
@@ -146,15 +155,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, name, info.ModTime(), bytes.NewReader(body))
 }
 
-// acceptsGzip reads Accept-Encoding (a q=0 refusal included).
-func acceptsGzip(r *http.Request) bool {
+// accepts reads Accept-Encoding for an encoding (a q=0 refusal included).
+func accepts(r *http.Request, encoding string) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
 		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+		if strings.EqualFold(strings.TrimSpace(enc), encoding) {
 			return strings.ReplaceAll(params, " ", "") != "q=0"
 		}
 	}
 	return false
+}
+
+// brotli returns the brotli encoding of a file that site.Build wrote
+// beside it (name + ".br", see Precompress), when it is at least as new as
+// the file: Go's standard library has no brotli encoder, so an edited
+// file without a fresh .br is served gzipped.
+func (h *Handler) brotli(name string, info fs.FileInfo) ([]byte, error) {
+	bi, err := fs.Stat(h.fsys, name+".br")
+	if err != nil {
+		return nil, err
+	}
+	if bi.ModTime().Before(info.ModTime()) {
+		return nil, fs.ErrNotExist
+	}
+	return fs.ReadFile(h.fsys, name+".br")
 }
 
 // gzipped returns a file's gzip encoding, compressed once per version of

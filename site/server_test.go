@@ -3,9 +3,13 @@ package site
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -168,5 +172,74 @@ func TestShell(t *testing.T) {
 	}
 	if !bytes.Contains(sw, []byte(`const VERSION = "dev";`)) {
 		t.Error(`sw.js lacks the line const VERSION = "dev"; that Build replaces`)
+	}
+}
+
+// TestHandlerBrotli: a file's .br (written by Precompress) is served as
+// it is, with Content-Encoding br, to a client that accepts br, when it
+// is at least as new as the file; otherwise gzip as before.
+func TestHandlerBrotli(t *testing.T) {
+	fsys := testSite()
+	mod := fsys["cnn.wasm"].ModTime
+	fsys["cnn.wasm.br"] = &fstest.MapFile{Data: []byte("brotli bytes of cnn.wasm"), ModTime: mod}
+	fsys["cnn.mjs.br"] = &fstest.MapFile{Data: []byte("stale"), ModTime: mod.Add(-time.Hour)}
+	fsys["models/m/0123456789abcdef.bin.br"] = &fstest.MapFile{Data: []byte("brotli bytes of a chunk"), ModTime: mod}
+	h := NewHandler(fsys)
+	for _, c := range []struct {
+		path, accept, enc, body string
+	}{
+		{"/cnn.wasm", "gzip, deflate, br, zstd", "br", "brotli bytes of cnn.wasm"},
+		{"/cnn.wasm", "gzip, br;q=0", "gzip", ""},
+		{"/cnn.wasm", "", "", string(fsys["cnn.wasm"].Data)},
+		{"/cnn.mjs", "gzip, br", "gzip", ""}, // its .br is older than the file
+		{"/sw.js", "br", "", string(fsys["sw.js"].Data)},
+		{"/models/m/0123456789abcdef.bin", "br, gzip", "br", "brotli bytes of a chunk"},
+		{"/models/m/not-content-addressed.bin", "br, gzip", "", "x"}, // no .br, and chunks are never gzipped
+	} {
+		w := get(t, h, http.MethodGet, c.path, map[string]string{"Accept-Encoding": c.accept})
+		res := w.Result()
+		if got := res.Header.Get("Content-Encoding"); got != c.enc {
+			t.Errorf("GET %s (Accept-Encoding %q): Content-Encoding %q, want %q", c.path, c.accept, got, c.enc)
+		}
+		if c.body != "" && w.Body.String() != c.body {
+			t.Errorf("GET %s (Accept-Encoding %q): body %.40q, want %.40q", c.path, c.accept, w.Body.String(), c.body)
+		}
+		if res.Header.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("GET %s: Vary %q", c.path, res.Header.Get("Vary"))
+		}
+	}
+}
+
+// TestPrecompress runs Debian's brotli command on a small site and
+// decompresses its output with the same command: the .br files hold the
+// files' bytes, chunks included.
+func TestPrecompress(t *testing.T) {
+	if _, err := exec.LookPath("brotli"); err != nil {
+		t.Skip("no brotli command (apt-get install brotli)")
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, testSite()); err != nil {
+		t.Fatal(err)
+	}
+	raw, packed, err := Precompress(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(packed > 0 && packed < raw) {
+		t.Errorf("Precompress: %d bytes -> %d", raw, packed)
+	}
+	for name, f := range testSite() {
+		_, err := os.Stat(filepath.Join(dir, name+".br"))
+		if err != nil {
+			t.Errorf("%s: no .br file: %v", name, err)
+			continue
+		}
+		out, err := exec.Command("brotli", "-d", "-c", filepath.Join(dir, name+".br")).Output()
+		if err != nil {
+			t.Fatalf("%s.br: %v", name, err)
+		}
+		if !bytes.Equal(out, f.Data) {
+			t.Errorf("%s.br decompresses to %d bytes that differ from the file's %d", name, len(out), len(f.Data))
+		}
 	}
 }

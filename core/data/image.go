@@ -5,12 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	_ "image/gif"  // register GIF for Decode
-	_ "image/jpeg" // register JPEG for Decode
-	_ "image/png"  // register PNG for Decode
 	"io"
-
-	_ "golang.org/x/image/webp" // register WebP for Decode
 
 	"webcnn/core"
 )

@@ -3,13 +3,12 @@
 package main
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"syscall/js"
 	"time"
 
-	"honnef.co/go/js/dom/v2"
+	"webcnn/site/app/dom"
 
 	"webcnn/site/textstrip"
 )
@@ -102,7 +101,7 @@ func (a *app) network() {
 		}
 		b.SetTextContent(text)
 		b.SetAttribute("title", title)
-		b.SetAttribute("data-online", fmt.Sprint(on))
+		b.SetAttribute("data-online", sprint(on))
 	}
 	check := func() {
 		seq++
@@ -130,6 +129,29 @@ func (a *app) network() {
 			time.Sleep(15 * time.Second)
 		}
 	}()
+}
+
+// gpuLabel names the WebGPU choice after the browser's adapter: "WebGPU
+// (software, slow)" for a fallback adapter such as SwiftShader, which is
+// slower than the CPU backend (the library's "auto" never picks it), and
+// "WebGPU (unavailable)" without one.
+func (a *app) gpuLabel() {
+	label := a.doc.Underlying().Call("querySelector", `label[for="be-webgpu"]`)
+	gpu := js.Global().Get("navigator").Get("gpu")
+	text, title := "WebGPU (unavailable)", "This browser offers no WebGPU adapter: the CPU runs the models."
+	if gpu.Truthy() {
+		ad, err := await(gpu.Call("requestAdapter"))
+		switch {
+		case err != nil || !ad.Truthy():
+		case ad.Get("isFallbackAdapter").Truthy() || (ad.Get("info").Truthy() && ad.Get("info").Get("isFallbackAdapter").Truthy()):
+			text, title = "WebGPU (software, slow)", "The WebGPU adapter is a software one (such as SwiftShader): correct, but slower than the CPU backend."
+		default:
+			text, title = "WebGPU", "The GPU, through WebGPU compute shaders."
+		}
+	}
+	label.Set("textContent", text)
+	label.Set("title", title)
+	a.el("backend").SetAttribute("data-gpu", text)
 }
 
 // show makes one of the stage's views visible.
@@ -362,21 +384,21 @@ func (a *app) generate() {
 		ctx.Call("translate", size/2, size/2)
 		ctx.Call("rotate", (r.Float64()-0.5)*0.4)
 		ctx.Set("fillStyle", "#fff")
-		ctx.Set("font", fmt.Sprintf("bold %dpx sans-serif", size*3/4))
+		ctx.Set("font", sprintf("bold %dpx sans-serif", size*3/4))
 		ctx.Set("textAlign", "center")
 		ctx.Set("textBaseline", "middle")
 		d := r.IntN(10)
 		c.Get("dataset").Set("digit", d)
-		ctx.Call("fillText", fmt.Sprint(d), 0, size*0.04)
+		ctx.Call("fillText", sprint(d), 0, size*0.04)
 		ctx.Call("restore")
 	case "strip":
 		// Pixel for pixel the strip textstrip.Image renders: the model's
 		// 48x192 input, shown magnified.
 		c.Set("width", textstrip.W)
 		c.Set("height", textstrip.H)
-		ctx.Set("fillStyle", fmt.Sprintf("rgb(%d %d %d)", textstrip.Paper, textstrip.Paper, textstrip.Paper))
+		ctx.Set("fillStyle", sprintf("rgb(%d %d %d)", textstrip.Paper, textstrip.Paper, textstrip.Paper))
 		ctx.Call("fillRect", 0, 0, textstrip.W, textstrip.H)
-		ctx.Set("fillStyle", fmt.Sprintf("rgb(%d %d %d)", textstrip.Ink, textstrip.Ink, textstrip.Ink))
+		ctx.Set("fillStyle", sprintf("rgb(%d %d %d)", textstrip.Ink, textstrip.Ink, textstrip.Ink))
 		for _, q := range textstrip.Letters(uint64(a.gen)) {
 			ctx.Call("fillRect", q.X0, q.Y0, q.X1-q.X0, q.Y1-q.Y0)
 		}
@@ -389,14 +411,14 @@ func (a *app) generate() {
 		switch a.gen % 3 {
 		case 0: // rings
 			for k := 12; k > 0; k-- {
-				ctx.Set("fillStyle", fmt.Sprintf("hsl(%.0f 70%% %d%%)", math.Mod(hue+float64(k)*25, 360), 30+4*k))
+				ctx.Set("fillStyle", sprintf("hsl(%.0f 70%% %d%%)", math.Mod(hue+float64(k)*25, 360), 30+4*k))
 				ctx.Call("beginPath")
 				ctx.Call("arc", fs*(0.3+0.4*r.Float64()), fs*(0.3+0.4*r.Float64()), fs*float64(k)/16, 0, 2*math.Pi)
 				ctx.Call("fill")
 			}
 		case 1: // stripes
 			for k := 0; k < 16; k++ {
-				ctx.Set("fillStyle", fmt.Sprintf("hsl(%.0f 80%% %d%%)", math.Mod(hue+float64(k%4)*40, 360), 35+10*(k%3)))
+				ctx.Set("fillStyle", sprintf("hsl(%.0f 80%% %d%%)", math.Mod(hue+float64(k%4)*40, 360), 35+10*(k%3)))
 				ctx.Call("fillRect", float64(k)*fs/16, 0, fs/16+1, fs)
 			}
 		default: // checkerboard
@@ -407,14 +429,14 @@ func (a *app) generate() {
 					if (i+j)%2 == 0 {
 						l = 75
 					}
-					ctx.Set("fillStyle", fmt.Sprintf("hsl(%.0f 60%% %d%%)", hue, l))
+					ctx.Set("fillStyle", sprintf("hsl(%.0f 60%% %d%%)", hue, l))
 					ctx.Call("fillRect", float64(i)*fs/float64(n), float64(j)*fs/float64(n), fs/float64(n)+1, fs/float64(n)+1)
 				}
 			}
 		}
 	}
 	a.el("stage").SetAttribute("data-source", "generated")
-	a.el("stage").SetAttribute("data-seed", fmt.Sprint(a.gen))
+	a.el("stage").SetAttribute("data-seed", sprint(a.gen))
 	a.show("gen")
 	a.source = c
 	if kind == "digit" {
@@ -465,7 +487,7 @@ func (a *app) rotate() {
 	ctx.Call("setTransform", -1, 0, 0, -1, w, h)
 	ctx.Call("drawImage", tmp, 0, 0)
 	ctx.Call("restore")
-	turned := fmt.Sprint(stage.GetAttribute("data-turned") != "true")
+	turned := sprint(stage.GetAttribute("data-turned") != "true")
 	source := stage.GetAttribute("data-source")
 	if dst.Equal(a.el("pad").Underlying()) {
 		stage.SetAttribute("data-turned", turned)

@@ -3,11 +3,10 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 	"syscall/js"
 
-	"honnef.co/go/js/dom/v2"
+	"webcnn/site/app/dom"
 )
 
 // entry is a model of models/index.json, with what its manifest says.
@@ -75,6 +74,7 @@ func main() {
 	a.bind()
 	a.bindTrain()
 	a.network()
+	go a.gpuLabel()
 	go a.start()
 	select {} // the page calls back
 }
@@ -110,7 +110,7 @@ func (a *app) status(state, text string) {
 	s := a.el("status")
 	if state == "done" || state == "error" || state == "ready" {
 		a.settled++
-		s.SetAttribute("data-seq", fmt.Sprint(a.settled))
+		s.SetAttribute("data-seq", sprint(a.settled))
 	}
 	s.SetAttribute("data-state", state)
 	s.SetTextContent(text)
@@ -248,7 +248,7 @@ func (a *app) load(id string) {
 	a.latencyTable()
 	a.preSummary(e)
 	a.progress(0, e.download, true)
-	a.status("loading", fmt.Sprintf("Loading %s on %s…", id, backendName(a.backend)))
+	a.status("loading", sprintf("Loading %s on %s…", id, backendName(a.backend)))
 	a.el("sample").SetTextContent(map[string]string{"digit": "Generate a digit", "strip": "Generate a text strip"}[e.kind()])
 	if a.el("sample").TextContent() == "" {
 		a.el("sample").SetTextContent("Generate")
@@ -288,7 +288,7 @@ func (a *app) load(id string) {
 	a.model = m
 	a.info = m.Call("summary")
 	a.summary(m, ms)
-	a.status("ready", fmt.Sprintf("%s is ready on %s. Give it an image.", id, backendName(str(m.Get("backend")))))
+	a.status("ready", sprintf("%s is ready on %s. Give it an image.", id, backendName(str(m.Get("backend")))))
 	if a.source.Truthy() {
 		a.classify()
 	}
@@ -338,10 +338,10 @@ func (a *app) classify() {
 	}
 	key := backend
 	if a.mc {
-		key += fmt.Sprintf("/%d", a.mcM)
+		key += sprintf("/%d", a.mcM)
 	}
 	a.latency[id][key] = ms
 	a.latencyTable()
-	a.status("done", fmt.Sprintf("Classified in %s on %s.", msText(ms), backendName(backend)))
+	a.status("done", sprintf("Classified in %s on %s.", msText(ms), backendName(backend)))
 	a.headClassify()
 }

@@ -3,12 +3,11 @@
 package main
 
 import (
-	"fmt"
 	"math"
 	"strings"
 	"syscall/js"
 
-	"honnef.co/go/js/dom/v2"
+	"webcnn/site/app/dom"
 )
 
 // The fine-tuning panel (Teachable-Machine style): images taken from the
@@ -65,7 +64,7 @@ func (a *app) ftState(state, text string) {
 	s := a.el("ft-status")
 	tr.seq++
 	s.SetAttribute("data-state", state)
-	s.SetAttribute("data-seq", fmt.Sprint(tr.seq))
+	s.SetAttribute("data-seq", sprint(tr.seq))
 	s.SetTextContent(text)
 }
 
@@ -73,19 +72,19 @@ func (a *app) addClass() {
 	i := len(tr.classes)
 	row := a.doc.CreateElement("div")
 	row.SetAttribute("class", "ft-class")
-	row.SetAttribute("id", fmt.Sprintf("ft-class-%d", i))
+	row.SetAttribute("id", sprintf("ft-class-%d", i))
 	name := a.doc.CreateElement("input").(*dom.HTMLInputElement)
 	name.SetAttribute("type", "text")
-	name.SetAttribute("aria-label", fmt.Sprintf("Name of class %d", i+1))
-	name.SetID(fmt.Sprintf("ft-name-%d", i))
-	name.SetValue(fmt.Sprintf("class %d", i+1))
+	name.SetAttribute("aria-label", sprintf("Name of class %d", i+1))
+	name.SetID(sprintf("ft-name-%d", i))
+	name.SetValue(sprintf("class %d", i+1))
 	add := a.doc.CreateElement("button").(dom.HTMLElement)
 	add.SetAttribute("type", "button")
-	add.SetID(fmt.Sprintf("ft-add-%d", i))
+	add.SetID(sprintf("ft-add-%d", i))
 	add.SetTextContent("Add the stage's image")
 	count := a.doc.CreateElement("span")
 	count.SetAttribute("class", "note")
-	count.SetID(fmt.Sprintf("ft-count-%d", i))
+	count.SetID(sprintf("ft-count-%d", i))
 	count.SetTextContent("0 images")
 	thumbs := a.doc.CreateElement("div")
 	thumbs.SetAttribute("class", "ft-thumbs")
@@ -117,11 +116,11 @@ func (a *app) addImage(c *ftClass) {
 	tw := math.Max(8, math.Round(28*w/math.Max(h, 1)))
 	th.Underlying().Set("width", tw)
 	th.Underlying().Set("height", 28)
-	th.Underlying().Get("style").Set("width", fmt.Sprintf("%gpx", math.Min(tw, 112)))
+	th.Underlying().Get("style").Set("width", sprintf("%gpx", math.Min(tw, 112)))
 	th.Underlying().Call("getContext", "2d").Call("drawImage", bm, 0, 0, tw, 28)
 	c.thumbs.AppendChild(th)
-	c.count.SetTextContent(fmt.Sprintf("%d image%s", len(c.imgs), map[bool]string{true: "", false: "s"}[len(c.imgs) == 1]))
-	a.ftState("idle", fmt.Sprintf("%d images in %d classes.", a.ftImages(), a.ftClasses()))
+	c.count.SetTextContent(sprintf("%d image%s", len(c.imgs), map[bool]string{true: "", false: "s"}[len(c.imgs) == 1]))
+	a.ftState("idle", sprintf("%d images in %d classes.", a.ftImages(), a.ftClasses()))
 }
 
 func (a *app) ftImages() (n int) {
@@ -158,10 +157,10 @@ func (a *app) train() {
 	for i, c := range tr.classes {
 		name := strings.TrimSpace(c.name.Value())
 		if name == "" {
-			name = fmt.Sprintf("class %d", i+1)
+			name = sprintf("class %d", i+1)
 		}
 		if len(c.imgs) > 0 && seen[name] {
-			a.ftState("error", fmt.Sprintf("Two classes are named “%s”.", name))
+			a.ftState("error", sprintf("Two classes are named “%s”.", name))
 			return
 		}
 		seen[name] = true
@@ -182,12 +181,12 @@ func (a *app) train() {
 	tr.loss, tr.acc = nil, nil
 	a.plot()
 	m := a.model
-	a.ftState("training", fmt.Sprintf("Training on %d images of %d classes (%s)…", len(imgs), a.ftClasses(), backendName(str(m.Get("backend")))))
+	a.ftState("training", sprintf("Training on %d images of %d classes (%s)…", len(imgs), a.ftClasses(), backendName(str(m.Get("backend")))))
 	onStep := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		s := first(args)
 		tr.loss, tr.acc = append(tr.loss, num(s.Get("loss"))), append(tr.acc, num(s.Get("acc")))
 		a.plot()
-		a.el("ft-status").SetTextContent(fmt.Sprintf("Step %d of %d: loss %.3f, accuracy %.0f%%", int(num(s.Get("step"))), int(num(s.Get("steps"))), num(s.Get("loss")), 100*num(s.Get("acc"))))
+		a.el("ft-status").SetTextContent(sprintf("Step %d of %d: loss %.3f, accuracy %.0f%%", int(num(s.Get("step"))), int(num(s.Get("steps"))), num(s.Get("loss")), 100*num(s.Get("acc"))))
 		return nil
 	})
 	defer onStep.Release()
@@ -206,7 +205,7 @@ func (a *app) train() {
 	tr.head, tr.base = head, m
 	st := head.Get("stats")
 	a.el("ft-save").Underlying().Set("disabled", false)
-	a.ftState("trained", fmt.Sprintf("Trained in %s: %d examples (%d features, %s), last loss %.3f, accuracy %.0f%%. New images are classified by the new head too.",
+	a.ftState("trained", sprintf("Trained in %s: %d examples (%d features, %s), last loss %.3f, accuracy %.0f%%. New images are classified by the new head too.",
 		msText(ms), int(num(st.Get("examples"))), int(num(st.Get("features"))), str(st.Get("cut")), num(st.Get("loss")), 100*num(st.Get("acc"))))
 	a.headClassify()
 }
@@ -251,9 +250,9 @@ func (a *app) headClassify() {
 		p := r.Index(i)
 		li := a.doc.CreateElement("li")
 		li.SetAttribute("data-label", str(p.Get("label")))
-		li.SetAttribute("data-prob", fmt.Sprint(num(p.Get("prob"))))
-		li.SetAttribute("data-variance", fmt.Sprint(num(p.Get("variance"))))
-		li.SetTextContent(fmt.Sprintf("%s: %.1f%% ± %.1f", str(p.Get("label")), 100*num(p.Get("prob")), 100*math.Sqrt(num(p.Get("variance")))))
+		li.SetAttribute("data-prob", sprint(num(p.Get("prob"))))
+		li.SetAttribute("data-variance", sprint(num(p.Get("variance"))))
+		li.SetTextContent(sprintf("%s: %.1f%% ± %.1f", str(p.Get("label")), 100*num(p.Get("prob")), 100*math.Sqrt(num(p.Get("variance")))))
 		ol.AppendChild(li)
 	}
 	a.el("ft-top").SetAttribute("data-top", str(r.Index(0).Get("label")))
@@ -278,7 +277,7 @@ func (a *app) saveHead() {
 		js.Global().Get("URL").Call("revokeObjectURL", url)
 		return nil
 	}), 10000)
-	a.ftState("trained", fmt.Sprintf("Saved %s-head.json (%d bytes): it names %s and loads onto it.", a.id, int(num(blob.Get("size"))), a.id))
+	a.ftState("trained", sprintf("Saved %s-head.json (%d bytes): it names %s and loads onto it.", a.id, int(num(blob.Get("size"))), a.id))
 }
 
 // loadHead loads a saved head onto the loaded model.
@@ -301,48 +300,6 @@ func (a *app) loadHead(f js.Value) {
 	for i := 0; i < labels.Length(); i++ {
 		ls = append(ls, labels.Index(i).String())
 	}
-	a.ftState("loaded", fmt.Sprintf("Loaded a head for %s: %s.", a.id, strings.Join(ls, ", ")))
+	a.ftState("loaded", sprintf("Loaded a head for %s: %s.", a.id, strings.Join(ls, ", ")))
 	a.headClassify()
-}
-
-// plot draws the loss (blue, scaled to its largest value) and the
-// training accuracy (green, 0 to 1) of every step so far.
-func (a *app) plot() {
-	c := a.el("ft-plot").Underlying()
-	g := c.Call("getContext", "2d")
-	w, h := c.Get("width").Float(), c.Get("height").Float()
-	g.Set("fillStyle", "#fff")
-	g.Call("fillRect", 0, 0, w, h)
-	g.Set("fillStyle", "#333")
-	g.Set("font", "12px sans-serif")
-	g.Call("fillText", "loss (blue) and accuracy (green) per step", 8, 14)
-	top := 0.0
-	for _, l := range tr.loss {
-		top = math.Max(top, l)
-	}
-	if len(tr.loss) > 0 {
-		g.Call("fillText", fmt.Sprintf("step %d: loss %.3f, acc %.0f%%", len(tr.loss), tr.loss[len(tr.loss)-1], 100*tr.acc[len(tr.acc)-1]), 8, h-6)
-	}
-	n := max(len(tr.loss), 2)
-	for _, s := range []struct {
-		v     []float64
-		col   string
-		scale float64
-	}{{tr.loss, "#2563eb", top}, {tr.acc, "#16a34a", 1}} {
-		if len(s.v) == 0 || s.scale <= 0 {
-			continue
-		}
-		g.Set("strokeStyle", s.col)
-		g.Set("lineWidth", 2)
-		g.Call("beginPath")
-		for i, v := range s.v {
-			x, y := 8+float64(i)*(w-16)/float64(n-1), h-22-(h-44)*v/s.scale
-			if i == 0 {
-				g.Call("moveTo", x, y)
-			} else {
-				g.Call("lineTo", x, y)
-			}
-		}
-		g.Call("stroke")
-	}
 }

@@ -3,13 +3,12 @@
 package main
 
 import (
-	"fmt"
 	"math"
 	"sort"
 	"strings"
 	"syscall/js"
 
-	"honnef.co/go/js/dom/v2"
+	"webcnn/site/app/dom"
 )
 
 // row appends a term and its description to the summary list.
@@ -57,19 +56,19 @@ func (a *app) summary(m js.Value, loadMs float64) {
 		a.row(dl, "Multiply-adds", countText(v.Float()))
 	}
 	if v := s.Get("layers"); v.Truthy() {
-		a.row(dl, "Layers", fmt.Sprint(v.Int()))
+		a.row(dl, "Layers", sprint(v.Int()))
 	}
 	if v := s.Get("classes"); v.Truthy() {
-		a.row(dl, "Classes", fmt.Sprint(v.Int()))
+		a.row(dl, "Classes", sprint(v.Int()))
 	}
-	a.row(dl, "Download", fmt.Sprintf("%s in %s", bytesText(num(s.Get("downloadBytes"))), plural(s.Get("chunks").Int(), "chunk")))
-	a.row(dl, "Memory", fmt.Sprintf("%s weights + %s activations", bytesText(num(s.Get("paramBytes"))), bytesText(num(s.Get("activationBytes")))))
+	a.row(dl, "Download", sprintf("%s in %s", bytesText(num(s.Get("downloadBytes"))), plural(s.Get("chunks").Int(), "chunk")))
+	a.row(dl, "Memory", sprintf("%s weights + %s activations", bytesText(num(s.Get("paramBytes"))), bytesText(num(s.Get("activationBytes")))))
 	st := m.Get("loadStats")
-	from := fmt.Sprintf("%d of %s from the cache", st.Get("cachedChunks").Int(), plural(st.Get("chunks").Int(), "chunk"))
-	a.row(dl, "Loaded", fmt.Sprintf("in %s, %s", msText(loadMs), from))
+	from := sprintf("%d of %s from the cache", st.Get("cachedChunks").Int(), plural(st.Get("chunks").Int(), "chunk"))
+	a.row(dl, "Loaded", sprintf("in %s, %s", msText(loadMs), from))
 	dl.SetAttribute("data-loaded", "true")
-	dl.SetAttribute("data-cached-chunks", fmt.Sprint(st.Get("cachedChunks").Int()))
-	dl.SetAttribute("data-requests", fmt.Sprint(st.Get("requests").Int()))
+	dl.SetAttribute("data-cached-chunks", sprint(st.Get("cachedChunks").Int()))
+	dl.SetAttribute("data-requests", sprint(st.Get("requests").Int()))
 
 	got := str(m.Get("backend"))
 	note := str(m.Get("backendNote"))
@@ -79,6 +78,9 @@ func (a *app) summary(m js.Value, loadMs float64) {
 	case a.backend == "webgpu" && got != "webgpu":
 		nb.SetAttribute("data-fallback", "true")
 		nb.SetTextContent("Running on the CPU. " + note + ".")
+	case got == "webgpu" && strings.Contains(note, "fallback adapter"):
+		nb.SetAttribute("data-fallback", "false")
+		nb.SetTextContent("Running on WebGPU with a software adapter (slow: the CPU is faster here): " + strings.TrimSuffix(note, " (fallback adapter)"))
 	case got == "webgpu":
 		nb.SetAttribute("data-fallback", "false")
 		nb.SetTextContent("Running on WebGPU: " + note)
@@ -105,9 +107,9 @@ func (a *app) progress(done, total float64, show bool) {
 	if total > 0 {
 		frac = math.Min(1, done/total)
 	}
-	a.el("progress-bar").Style().SetProperty("width", fmt.Sprintf("%.1f%%", 100*frac), "")
-	p.SetAttribute("aria-valuenow", fmt.Sprintf("%.0f", 100*frac))
-	a.el("progress-text").SetTextContent(fmt.Sprintf("%s of %s", bytesText(done), bytesText(total)))
+	a.el("progress-bar").Style().SetProperty("width", sprintf("%.1f%%", 100*frac), "")
+	p.SetAttribute("aria-valuenow", sprintf("%.0f", 100*frac))
+	a.el("progress-text").SetTextContent(sprintf("%s of %s", bytesText(done), bytesText(total)))
 }
 
 func (a *app) clearBars() {
@@ -127,9 +129,9 @@ func (a *app) bars(r js.Value, backend string, ms float64) {
 		c := r.Index(i)
 		p := num(c.Get("prob"))
 		li := a.doc.CreateElement("li")
-		li.SetAttribute("data-index", fmt.Sprint(c.Get("index").Int()))
+		li.SetAttribute("data-index", sprint(c.Get("index").Int()))
 		li.SetAttribute("data-label", str(c.Get("label")))
-		li.SetAttribute("data-prob", fmt.Sprint(p))
+		li.SetAttribute("data-prob", sprint(p))
 		name := a.doc.CreateElement("span")
 		name.SetAttribute("class", "name")
 		name.SetTextContent(str(c.Get("label")))
@@ -137,7 +139,7 @@ func (a *app) bars(r js.Value, backend string, ms float64) {
 		track.SetAttribute("class", "track")
 		fill := a.doc.CreateElement("span").(dom.HTMLElement)
 		fill.SetAttribute("class", "fill")
-		fill.Style().SetProperty("width", fmt.Sprintf("%.2f%%", 100*p), "")
+		fill.Style().SetProperty("width", sprintf("%.2f%%", 100*p), "")
 		track.AppendChild(fill)
 		pct := a.doc.CreateElement("span")
 		pct.SetAttribute("class", "pct")
@@ -148,12 +150,12 @@ func (a *app) bars(r js.Value, backend string, ms float64) {
 			if i == 0 {
 				top1Std = sd
 			}
-			li.SetAttribute("data-variance", fmt.Sprint(v.Float()))
+			li.SetAttribute("data-variance", sprint(v.Float()))
 			err := a.doc.CreateElement("span").(dom.HTMLElement)
 			err.SetAttribute("class", "spread")
 			lo, hi := math.Max(0, p-sd), math.Min(1, p+sd)
-			err.Style().SetProperty("left", fmt.Sprintf("%.2f%%", 100*lo), "")
-			err.Style().SetProperty("width", fmt.Sprintf("%.2f%%", 100*(hi-lo)), "")
+			err.Style().SetProperty("left", sprintf("%.2f%%", 100*lo), "")
+			err.Style().SetProperty("width", sprintf("%.2f%%", 100*(hi-lo)), "")
 			track.AppendChild(err)
 			pm := a.doc.CreateElement("small")
 			pm.SetTextContent("± " + pctText(sd))
@@ -164,11 +166,11 @@ func (a *app) bars(r js.Value, backend string, ms float64) {
 		li.AppendChild(pct)
 		ol.AppendChild(li)
 	}
-	a.el("timing").SetTextContent(fmt.Sprintf("%s on %s", msText(ms), backendName(backend)))
+	a.el("timing").SetTextContent(sprintf("%s on %s", msText(ms), backendName(backend)))
 	a.el("timing").SetAttribute("data-backend", backend)
 	u := a.el("uncertainty")
 	if stats {
-		u.SetTextContent(fmt.Sprintf("MC-dropout over %d passes: bars show the mean probability, the band ± one standard deviation (top-1: ± %s).", a.mcM, pctText(top1Std)))
+		u.SetTextContent(sprintf("MC-dropout over %d passes: bars show the mean probability, the band ± one standard deviation (top-1: ± %s).", a.mcM, pctText(top1Std)))
 	} else {
 		u.SetTextContent("")
 	}

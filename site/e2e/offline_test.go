@@ -131,9 +131,17 @@ func TestOffline(t *testing.T) {
 			t.Errorf("first visit: %s was downloaded %d times (want once; the service worker must reuse it)", p, n)
 		}
 	}
-	t.Logf("first visit: %d bytes transferred (goal: at most %d)", total, firstVisitBudget)
+	if total > firstVisitBudget {
+		t.Errorf("first visit transferred %d bytes, want at most %d", total, firstVisitBudget)
+	}
 	page, sw, notes := cdpBytes.totals()
 	t.Logf("first visit, Chromium's count (encodedDataLength, headers included): page %d + service worker %d = %d bytes%s", page, sw, page+sw, notes)
+	if page+sw > firstVisitBudget+30_000 { // the headers of some 20 responses on top of the bodies
+		t.Errorf("first visit: Chromium counts %d bytes transferred, want at most %d", page+sw, firstVisitBudget)
+	}
+
+	// Input guards (guards_test.go), with the runtime of this visit.
+	e.guards()
 
 	// 2. Offline: the server stopped and the network cut, then a reload.
 	e.srv.Close()

@@ -1,6 +1,6 @@
 // Type declarations of cnn.mjs, the webcnn browser library.
 
-/** What classify and ensemble accept. */
+/** What classify and ensemble accept: every kind is drawn at most 1024 pixels a side before its pixels reach the runtime. */
 export type ImageInput =
   | ImageData
   | HTMLImageElement
@@ -46,11 +46,11 @@ export interface LoadOptions {
 }
 
 export interface ClassifyOptions {
-  /** How many classes to answer (default 5). */
+  /** How many classes to answer: a whole number from 1 (default 5); anything else rejects with "bad-input". */
   topk?: number;
-  /** Monte-Carlo dropout: M forward passes with dropout on (batch norm in inference); answers each class's mean and variance. */
+  /** Monte-Carlo dropout: M forward passes with dropout on (batch norm in inference); answers each class's mean and variance. 0 (default) or a whole number from 2 to 10000. */
   mcDropout?: number;
-  /** Seed of the dropout masks (default: the clock). */
+  /** Seed of the dropout masks (default: the clock): a whole number from 0 to 2^53. */
   seed?: number;
 }
 
@@ -191,3 +191,5 @@ export declare function load(manifestURL: string | URL, options?: LoadOptions): 
 export declare function load(delta: Blob | ArrayBuffer | Uint8Array, backbone: Model): Promise<FineTuned>;
 export declare function ensemble(models: Iterable<Model>): Ensemble;
 export declare function clearCache(): Promise<boolean>;
+/** The bytes of WebAssembly memory the runtime holds (it grows and is never given back). */
+export declare function memoryBytes(): Promise<number>;

@@ -12,7 +12,9 @@
 let runtime = null; // Promise of the API object: the Go side's, or a proxy to it in a worker
 
 // Pictures larger than this (either side) are scaled down in the browser
-// before their pixels cross into Go: every model's input is far smaller.
+// before their pixels cross into Go, whatever they are (ImageData, a
+// canvas, an <img>, a Blob, a video frame...): every model's input is far
+// smaller. The runtime refuses more than 4 Mpixels (MaxPixels) outright.
 const MAX_SIDE = 1024;
 
 /**
@@ -48,6 +50,8 @@ export async function startRuntime(wasmURL, execURL) {
   go.run(inst.instance).finally(() => { runtime = null; });
   const api = await ready;
   delete globalThis.__webcnnReady;
+  const mem = inst.instance.exports.mem;
+  api.memoryBytes = () => mem.buffer.byteLength;
   return api;
 }
 
@@ -91,6 +95,7 @@ async function startWorker(workerURL, wasmURL, execURL) {
     predict: (h, x, opts) => call("predict", [h, x, opts]),
     dispose: (h) => call("dispose", [h]),
     clearCache: () => call("clearCache", []),
+    memoryBytes: () => call("memoryBytes", []),
     finetune: (h, {onStep, images, ...opts}) => call("finetune", [h, {...opts, images: images.map(strip)}], {onProgress: onStep, transfer: images.flatMap(owned)}),
     headClassify: (h, px, opts) => call("headClassify", [h, strip(px), opts], {transfer: owned(px)}),
     headSave: (h) => call("headSave", [h]),
@@ -245,6 +250,14 @@ export function ensemble(models) {
   };
 }
 
+/**
+ * The bytes of WebAssembly memory the runtime holds: it grows with the
+ * largest model and picture seen and is never given back to the browser.
+ */
+export async function memoryBytes() {
+  return (await init()).memoryBytes();
+}
+
 /** Deletes the cached chunks and manifests. */
 export async function clearCache() {
   return (await init()).clearCache();
@@ -257,7 +270,11 @@ async function toPixels(image) {
   const g = globalThis;
   if (image == null) throw fail("unsupported-image", "no image given");
   if (g.ImageData && image instanceof ImageData) {
-    return {rgba: image.data, width: image.width, height: image.height};
+    if (Math.max(image.width, image.height) <= MAX_SIDE) return {rgba: image.data, width: image.width, height: image.height};
+    // Scaled down as every other picture is (an 8000x8000 ImageData would
+    // otherwise cross into Go as 256 MB of bytes and 768 MB of floats).
+    const bitmap = await createImageBitmap(image, {premultiplyAlpha: "none", colorSpaceConversion: "none"});
+    try { return draw(bitmap, bitmap.width, bitmap.height); } finally { bitmap.close(); }
   }
   if (image instanceof ArrayBuffer || ArrayBuffer.isView(image)) {
     image = new Blob([image]);

@@ -122,11 +122,15 @@ func (l *library) jsHeadClassify(args []js.Value) js.Value {
 		if err != nil {
 			return nil, err
 		}
+		co, err := classifyOptions(o)
+		if err != nil {
+			return nil, err
+		}
 		img, err := pixels(p)
 		if err != nil {
 			return nil, err
 		}
-		ps, err := f.classify(img, classifyOptions(o))
+		ps, err := f.classify(img, co)
 		if err != nil {
 			return nil, err
 		}

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -267,5 +269,61 @@ func TestMCDropout(t *testing.T) {
 	raw, rawVar, err := m.predict(x, 2, 7)
 	if err != nil || len(raw) != 1000 || len(rawVar) != 1000 {
 		t.Errorf("predict with MC-dropout: %d means, %d variances, %v", len(raw), len(rawVar), err)
+	}
+}
+
+// TestClassifyOptions: classify's options are whole numbers in range or
+// a bad-input error that names the option and what was given.
+func TestClassifyOptions(t *testing.T) {
+	num := func(f float64) Option { return Option{Type: "number", Num: f} }
+	none := Option{Type: "undefined"}
+	for _, c := range []struct {
+		topk, mc, seed Option
+		want           ClassifyOptions
+		err            string // a part of the message, "" for none
+	}{
+		{none, none, none, ClassifyOptions{TopK: 5, Seed: 42}, ""},
+		{num(3), num(20), num(7), ClassifyOptions{TopK: 3, MC: 20, Seed: 7}, ""},
+		{Option{Type: "null"}, Option{Type: "boolean", Text: "false"}, none, ClassifyOptions{TopK: 5, Seed: 42}, ""},
+		{num(0), none, none, ClassifyOptions{}, "option topk: want a whole number from 1 to 65536, got 0"},
+		{num(-3), none, none, ClassifyOptions{}, "option topk: want a whole number from 1 to 65536, got -3"},
+		{num(2.5), none, none, ClassifyOptions{}, "got 2.5"},
+		{Option{Type: "string", Text: "5"}, none, none, ClassifyOptions{}, `option topk: want a whole number from 1 to 65536, got "5"`},
+		{none, Option{Type: "string", Text: "abc"}, none, ClassifyOptions{}, `option mcDropout: want a whole number from 0 to 10000, got "abc"`},
+		{none, Option{Type: "boolean", Text: "true"}, none, ClassifyOptions{}, "option mcDropout: want a whole number from 0 to 10000, got boolean true"},
+		{none, num(1), none, ClassifyOptions{}, "1 pass has no spread"},
+		{none, num(1e6), none, ClassifyOptions{}, "got 1e+06"},
+		{none, none, num(-1), ClassifyOptions{}, "option seed"},
+		{none, none, Option{Type: "object"}, ClassifyOptions{}, "option seed: want a whole number from 0 to 9007199254740992, got object"},
+	} {
+		got, err := ClassifyOptionsOf(c.topk, c.mc, c.seed, 42)
+		switch {
+		case c.err == "" && (err != nil || got != c.want):
+			t.Errorf("ClassifyOptionsOf(%v, %v, %v) = %+v, %v; want %+v", c.topk, c.mc, c.seed, got, err, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err) || Kind(err) != "bad-input"):
+			t.Errorf("ClassifyOptionsOf(%v, %v, %v): error %v (kind %s), want bad-input mentioning %q", c.topk, c.mc, c.seed, err, Kind(err), c.err)
+		}
+	}
+}
+
+// TestDecodeTooLarge: a PNG whose header says 20000x20000 is refused from
+// its header (bad-input), before 4.8 GB of pixels would be allocated.
+func TestDecodeTooLarge(t *testing.T) {
+	var b bytes.Buffer
+	png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1)))
+	// IHDR: its type and 13 bytes of data at 12-28 (width and height at
+	// 16-23), then their CRC-32.
+	raw := b.Bytes()
+	binary.BigEndian.PutUint32(raw[16:], 20000)
+	binary.BigEndian.PutUint32(raw[20:], 20000)
+	binary.BigEndian.PutUint32(raw[29:], crc32.ChecksumIEEE(raw[12:29]))
+	if _, err := Decode(raw); Kind(err) != "bad-input" || !strings.Contains(err.Error(), "20000x20000") {
+		t.Errorf("Decode of a 20000x20000 PNG header: %v (kind %s), want bad-input naming the size", err, Kind(err))
+	}
+	if err := CheckSize(2048, 2048); err != nil {
+		t.Errorf("CheckSize(2048, 2048): %v", err)
+	}
+	if err := CheckSize(8000, 8000); Kind(err) != "bad-input" {
+		t.Errorf("CheckSize(8000, 8000): %v, want bad-input", err)
 	}
 }

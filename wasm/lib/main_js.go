@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall/js"
@@ -236,7 +237,11 @@ func pixels(p js.Value) (*data.Image, error) {
 		return nil, fmt.Errorf("%w: no pixels", ErrUnsupportedImage)
 	}
 	if rgba := p.Get("rgba"); rgba.Truthy() {
-		return RGBA(bytesOf(rgba), p.Get("width").Int(), p.Get("height").Int())
+		w, h := p.Get("width").Int(), p.Get("height").Int()
+		if err := CheckSize(w, h); err != nil {
+			return nil, err
+		}
+		return RGBA(bytesOf(rgba), w, h)
 	}
 	if b := p.Get("bytes"); b.Truthy() {
 		img, err := Decode(bytesOf(b))
@@ -248,12 +253,29 @@ func pixels(p js.Value) (*data.Image, error) {
 	return nil, fmt.Errorf("%w: pass ImageData, an image element, a canvas, an ImageBitmap, a Blob or the bytes of a PNG, JPEG, GIF or WebP file", ErrUnsupportedImage)
 }
 
-func classifyOptions(o js.Value) ClassifyOptions {
-	seed := uint64(time.Now().UnixNano())
-	if v := opt(o, "seed"); v.Type() == js.TypeNumber {
-		seed = uint64(v.Float())
+// option reads a property of an options object for the checks of
+// options.go.
+func option(o js.Value, name string) Option {
+	v := opt(o, name)
+	switch v.Type() {
+	case js.TypeNumber:
+		return Option{Type: "number", Num: v.Float()}
+	case js.TypeString:
+		return Option{Type: "string", Text: v.String()}
+	case js.TypeBoolean:
+		return Option{Type: "boolean", Text: strconv.FormatBool(v.Bool())}
 	}
-	return ClassifyOptions{TopK: optInt(o, "topk", 5), MC: optInt(o, "mcDropout", 0), Seed: seed}
+	return Option{Type: v.Type().String()}
+}
+
+// classifyOptions reads and checks {topk, mcDropout, seed}
+// (ClassifyOptionsOf): what is not a whole number in range is refused
+// with code bad-input.
+func classifyOptions(o js.Value) (ClassifyOptions, error) {
+	if t := o.Type(); t != js.TypeUndefined && t != js.TypeNull && t != js.TypeObject {
+		return ClassifyOptions{}, fmt.Errorf("%w: options: want an object such as {topk: 5}, got a %s", ErrBadInput, t)
+	}
+	return ClassifyOptionsOf(option(o, "topk"), option(o, "mcDropout"), option(o, "seed"), uint64(time.Now().UnixNano()))
 }
 
 // predictions converts an answer for JS.
@@ -278,11 +300,15 @@ func (l *library) jsClassify(args []js.Value) js.Value {
 		if err != nil {
 			return nil, err
 		}
+		co, err := classifyOptions(o)
+		if err != nil {
+			return nil, err
+		}
 		img, err := pixels(p)
 		if err != nil {
 			return nil, err
 		}
-		ps, err := m.classify(img, classifyOptions(o))
+		ps, err := m.classify(img, co)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.id, err)
 		}
@@ -306,11 +332,15 @@ func (l *library) jsEnsemble(args []js.Value) js.Value {
 			}
 			ms[i] = m
 		}
+		co, err := classifyOptions(o)
+		if err != nil {
+			return nil, err
+		}
 		img, err := pixels(p)
 		if err != nil {
 			return nil, err
 		}
-		ps, err := ensembleClassify(ms, img, optInt(o, "topk", 5))
+		ps, err := ensembleClassify(ms, img, co.TopK)
 		if err != nil {
 			return nil, err
 		}
@@ -332,7 +362,10 @@ func (l *library) jsPredict(args []js.Value) js.Value {
 		if err != nil {
 			return nil, err
 		}
-		co := classifyOptions(o)
+		co, err := classifyOptions(o)
+		if err != nil {
+			return nil, err
+		}
 		out, variance, err := m.predict(in, co.MC, co.Seed)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.id, err)

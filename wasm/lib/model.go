@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image"
 	"sync"
 	"time"
 
@@ -307,6 +308,21 @@ func ensembleClassify(ms []*model, img *data.Image, k int) ([]Prediction, error)
 	return fromTop(models.Top(mean, false, ms[0].man.Labels, topK(k)), variance), nil
 }
 
+// MaxPixels is the largest picture the runtime takes (2048x2048):
+// cnn.mjs scales every picture down to 1024 pixels a side before it
+// crosses into Go, and a bigger one would cost 12 bytes a pixel of wasm
+// memory that is never given back.
+const MaxPixels = 1 << 22
+
+// CheckSize refuses a picture of more than MaxPixels, before its bytes
+// are copied.
+func CheckSize(w, h int) error {
+	if w > 0 && h > 0 && int64(w)*int64(h) > MaxPixels {
+		return fmt.Errorf("%w: a %dx%d picture is over the %d pixels the runtime takes: scale it down first (cnn.mjs does, to 1024 pixels a side)", ErrBadInput, w, h, MaxPixels)
+	}
+	return nil
+}
+
 // RGBA converts w*h RGBA bytes (ImageData's layout) to the RGB image that
 // models.Preprocess takes, dropping alpha as data.FromImage does.
 func RGBA(pix []byte, w, h int) (*data.Image, error) {
@@ -322,6 +338,11 @@ func RGBA(pix []byte, w, h int) (*data.Image, error) {
 
 // Decode decodes an encoded image with core/data (PNG, JPEG, GIF, WebP).
 func Decode(b []byte) (*data.Image, error) {
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(b)); err == nil {
+		if err := CheckSize(cfg.Width, cfg.Height); err != nil {
+			return nil, err
+		}
+	}
 	img, _, err := data.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a PNG, JPEG, GIF or WebP picture (%d bytes): %v", ErrUnsupportedImage, len(b), err)
