@@ -10,16 +10,22 @@ import (
 
 // matMul translates MatMul of an activation [..., K] by a constant [K, M]
 // as a dense layer on the last axis (of the data in ONNX order).
+// Other products (either or both operands computed at run time, batched)
+// become the IR's matmul (batchmatmul.go).
 func matMul(e *importer, n *onnx.Node) error {
-	a, err := e.activation(n, 0)
+	a, err := e.arg(n, 0)
 	if err != nil {
 		return err
 	}
-	b, err := e.konst(n, 1)
+	bv, err := e.arg(n, 1)
 	if err != nil {
 		return err
 	}
-	if len(b.dims) != 2 || b.isInt || len(a.dims) < 2 {
+	if a.c != nil || bv.c == nil || len(bv.dims) != 2 || len(a.dims) < 2 {
+		return matMulValues(e, n, a, bv)
+	}
+	b := bv.c
+	if b.isInt {
 		return fmt.Errorf("%w: %v x %v (want an activation [..., K] times a float constant [K, M])", ErrUnsupported, a.dims, b.dims)
 	}
 	k, m := b.dims[0], b.dims[1]

@@ -59,5 +59,9 @@ func init() {
 		"Shape":              shapeNode,
 		"Cast":               cast,
 		"Gather":             gather,
+		"Resize":             resize,
+		"Upsample":           resize,
+		"ConvTranspose":      convTranspose,
+		"Pow":                pow,
 	}
 }

@@ -14,6 +14,7 @@ type Preset struct {
 	Options
 	ChannelOrder  string // "RGB", "BGR" or "GRAY"
 	Scale, Offset float32
+	Mean, Std     []float32 // per channel, after Scale and Offset (nil: none)
 	Labels        []string
 	// Source says where the preprocessing comes from.
 	Source string
@@ -44,6 +45,28 @@ var Presets = map[string]Preset{
 		Labels: []string{"0", "180"},
 		Source: "PaddleOCR tools/infer/predict_cls.py resize_norm_img, label_list ['0', '180']",
 	},
+	// PaddleOCR's PP-OCRv4 text detector (DBNet on PP-LCNetV3), same
+	// package. Its input size stays dynamic (any multiple of 32);
+	// PaddleOCR's TextDetector (tools/infer/predict_det.py, ppocr/data/imaug
+	// NormalizeImage) feeds OpenCV's BGR pixels as (x/255 - mean)/std with
+	// ImageNet's mean and std, and outputs a text probability map [N, 1, H, W].
+	"paddleocr-det": {
+		Options:      Options{Name: "paddleocr-det"},
+		ChannelOrder: "BGR", Scale: 1.0 / 255,
+		Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225},
+		Source: "PaddleOCR tools/infer/predict_det.py DetResizeForTest, NormalizeImage (ImageNet mean and std)",
+	},
+	// PaddleOCR's PP-OCRv4 text recognizer (SVTR-LCNet, CTC head), same
+	// package, at 48x320 (its width is dynamic; --input-size changes it).
+	// TextRecognizer (tools/infer/predict_rec.py, resize_norm_img) feeds
+	// BGR pixels as x/127.5 - 1; the output is [N, W/8, 6625]
+	// probabilities: CTC blank, the 6,623 characters of ppocr_keys_v1.txt
+	// (in the package) and a space.
+	"paddleocr-rec": {
+		Options:      Options{Name: "paddleocr-rec", Height: 48, Width: 320},
+		ChannelOrder: "BGR", Scale: 1 / 127.5, Offset: -1,
+		Source: "PaddleOCR tools/infer/predict_rec.py resize_norm_img (rec_image_shape 3,48,320)",
+	},
 }
 
 // ImportPreset imports a known model and applies its preset.
@@ -70,14 +93,19 @@ func ImportPreset(model []byte, id string) (*weights.Manifest, []weights.Tensor,
 // Apply sets the preset's preprocessing and labels on an imported manifest.
 func (p Preset) Apply(m *weights.Manifest) error {
 	in := &m.Input
-	if len(in.Shape) != 4 {
+	want := map[string]int{"GRAY": 1, "RGB": 3, "BGR": 3}[p.ChannelOrder]
+	switch {
+	case in.Shape == nil && p.Height == 0: // a dynamic size, as the preset says
+	case len(in.Shape) != 4:
 		return fmt.Errorf("onnx import: preset %s: input shape %v is not NHWC", p.Name, in.Shape)
+	case want != in.Shape[3]:
+		return fmt.Errorf("onnx import: preset %s: channel order %s for an input of %d channels", p.Name, p.ChannelOrder, in.Shape[3])
 	}
-	c := in.Shape[3]
-	if want := map[string]int{"GRAY": 1, "RGB": 3, "BGR": 3}[p.ChannelOrder]; want != c {
-		return fmt.Errorf("onnx import: preset %s: channel order %s for an input of %d channels", p.Name, p.ChannelOrder, c)
+	if (p.Mean != nil && len(p.Mean) != want) || (p.Std != nil && len(p.Std) != want) {
+		return fmt.Errorf("onnx import: preset %s: mean %v and std %v for %d channels", p.Name, p.Mean, p.Std, want)
 	}
 	in.ChannelOrder, in.Scale, in.Offset = p.ChannelOrder, p.Scale, p.Offset
+	in.Mean, in.Std = slices.Clone(p.Mean), slices.Clone(p.Std)
 	if p.Labels != nil {
 		m.Labels = slices.Clone(p.Labels)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 
 	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
@@ -122,7 +124,7 @@ func (e *importer) view(n *onnx.Node, x *value, dims []int64) error {
 	}
 	t, ok := reshapeTarget(x.dims, dims)
 	if !ok {
-		return fmt.Errorf("%w: reshape %v to %v: more than one extent unknown at import", ErrUnsupported, x.dims, dims)
+		return fmt.Errorf("%w: reshape of %q from %s to %s: more than one extent depends on the input's size, which the graph leaves dynamic; convert with a fixed input size (the converter's --input-size HxW, Options.Height and Width)", ErrUnsupported, x.name, showDims(x.dims), showDims(dims))
 	}
 	return e.emitOut(n, "reshape", []irIn{vin(x)}, graph.ReshapeAttrs{Shape: t}, dims, false)
 }
@@ -468,4 +470,21 @@ func slice(e *importer, n *onnx.Node) error {
 		return e.alias(n, x)
 	}
 	return e.emitOut(n, "slice", []irIn{vin(x)}, graph.SliceAttrs{Axes: ourAxes, Starts: ourStarts, Ends: ourEnds}, dims, x.cl)
+}
+
+// showDims writes dims for a user: the batch as N, extents known only at
+// run time as ?.
+func showDims(dims []int64) string {
+	parts := make([]string, len(dims))
+	for i, d := range dims {
+		switch d {
+		case dimBatch:
+			parts[i] = "N"
+		case dimUnknown:
+			parts[i] = "?"
+		default:
+			parts[i] = strconv.FormatInt(d, 10)
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
