@@ -13,9 +13,10 @@ import (
 // bias? [Cout]. The output is the input gradient of the convolution with
 // these weights, stride, dilation and padding, whose output x would be:
 // O = stride*(I-1) + OutputPadding + (K-1)*dilation + 1 - PadBefore - PadAfter.
-// Pad "same_upper" or "same_lower" pads so that O = I*stride (the odd one
-// before for same_upper, as onnxruntime does); OutSize fixes O instead and
-// derives the padding the same way (0 keeps the computed extent).
+// Pad "same_upper" or "same_lower" pads so that O = I*stride; OutSize
+// fixes O instead (0 keeps the computed extent). An odd total padding puts
+// the extra entry after for same_upper and before otherwise, as ONNX's
+// ConvTranspose says and onnxruntime does.
 type ConvTransposeAttrs struct {
 	Stride        []int  `json:"stride,omitempty"`
 	Dilation      []int  `json:"dilation,omitempty"`
@@ -113,7 +114,7 @@ func (c *convTransposeOp) shapes(x, w core.Shape) (core.Conv, core.Shape, error)
 		}
 		if want > 0 {
 			total := max(full-want, 0)
-			pb, pa = total/2, total-total/2
+			pb, pa = total-total/2, total/2
 			if c.a.Pad == "same_upper" {
 				pb, pa = pa, pb
 			}

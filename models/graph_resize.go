@@ -24,7 +24,9 @@ import (
 //   - CubicA: the cubic convolution's a (default -0.75); ExcludeOutside
 //     drops the taps outside the input and renormalizes the rest.
 //   - Scales (output = floor(input*scale)) or Sizes (0: keep the axis)
-//     give the output; with Sizes the scale of an axis is out/in.
+//     give the output; with Sizes alone the scale of an axis is out/in;
+//     with both, Sizes give the output and Scales the coordinates (ONNX's
+//     keep_aspect_ratio_policy).
 //   - Roi: starts then ends per axis, in [0, 1] (tf_crop_and_resize only).
 type ResizeAttrs struct {
 	Mode           string    `json:"mode"`
@@ -78,8 +80,11 @@ func newResize(a ResizeAttrs) (graphOp, error) {
 	if !resizeNearest[a.Nearest] {
 		return nil, fmt.Errorf("nearest %q: want round_prefer_floor, round_prefer_ceil, floor, ceil or simple", a.Nearest)
 	}
-	if (a.Scales == nil) == (a.Sizes == nil) {
-		return nil, fmt.Errorf("give either scales or sizes")
+	if a.Scales == nil && a.Sizes == nil {
+		return nil, fmt.Errorf("give scales or sizes")
+	}
+	if a.Scales != nil && a.Sizes != nil && len(a.Scales) != len(a.Sizes) {
+		return nil, fmt.Errorf("%d scales and %d sizes", len(a.Scales), len(a.Sizes))
 	}
 	for _, s := range a.Scales {
 		if !(s > 0) || s > maxExtent || math.IsInf(float64(s), 0) {
@@ -117,10 +122,16 @@ func (r *resizeOp) outShape(x core.Shape) (core.Shape, []float32, error) {
 	out := x.Clone()
 	scales := make([]float32, n)
 	for i := range n {
-		if r.a.Scales != nil {
+		switch {
+		case r.a.Scales != nil && r.a.Sizes != nil:
+			scales[i] = r.a.Scales[i]
+			if out[i] = x[i]; r.a.Sizes[i] > 0 {
+				out[i] = r.a.Sizes[i]
+			}
+		case r.a.Scales != nil:
 			scales[i] = r.a.Scales[i]
 			out[i] = int(math.Floor(float64(x[i]) * float64(scales[i])))
-		} else {
+		default:
 			if r.a.Sizes[i] > 0 {
 				out[i] = r.a.Sizes[i]
 			}
@@ -307,6 +318,14 @@ func (r *resizeOp) axis(i, in, out int, scale float32) *axisMap {
 	k := map[string]int{"nearest": 1, "linear": 2, "cubic": 4}[r.a.Mode]
 	m := &axisMap{in: in, out: out, k: k, idx: make([]int, out*k), w: make([]float32, out*k), ext: make([]bool, out), extValue: r.a.Extrapolation}
 	clampIdx := func(j int) int { return min(max(j, 0), in-1) }
+	if scale == 1 && out == in && (r.a.Mode == "nearest" || r.a.Coord != "tf_crop_and_resize") {
+		// An axis that is not resized keeps its entries (onnxruntime
+		// skips the coordinate transformation there).
+		for o := range out {
+			m.idx[o*k], m.w[o*k] = o, 1
+		}
+		return m
+	}
 	for o := range out {
 		c := r.coordinate(float32(o), in, out, scale, rs, re)
 		if r.a.Coord == "tf_crop_and_resize" && (c < 0 || c > float32(in-1)) {

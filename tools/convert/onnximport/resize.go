@@ -146,8 +146,9 @@ func resize(e *importer, n *onnx.Node) error {
 			roi[ax], roi[r+ax] = a.Roi[j], a.Roi[k+j]
 		}
 	}
+	var aspect []float32 // the scales keep_aspect_ratio_policy sets
 	if sizes != nil {
-		if err := keepAspect(n, x.dims, axes, fz); err != nil {
+		if aspect, err = keepAspect(n, x.dims, axes, fz); err != nil {
 			return err
 		}
 	}
@@ -180,6 +181,12 @@ func resize(e *importer, n *onnx.Node) error {
 		a.Sizes = make([]int, r)
 		for i, p := range l {
 			a.Sizes[i] = fz[p]
+		}
+		if aspect != nil {
+			a.Scales = make([]float32, r)
+			for i, p := range l {
+				a.Scales[i] = aspect[p]
+			}
 		}
 	} else {
 		a.Scales = make([]float32, r)
@@ -241,14 +248,15 @@ func resizeAttrs(n *onnx.Node, a *models.ResizeAttrs, legacy bool) error {
 }
 
 // keepAspect applies keep_aspect_ratio_policy (opset 18) to sizes over
-// the given axes: not_larger and not_smaller scale every axis alike.
-func keepAspect(n *onnx.Node, dims []int64, axes []int, sizes []int) error {
+// the given axes: not_larger and not_smaller scale every axis alike, by
+// the scale returned (per axis, 1 elsewhere; nil for stretch).
+func keepAspect(n *onnx.Node, dims []int64, axes []int, sizes []int) ([]float32, error) {
 	p, err := attrString(n, "keep_aspect_ratio_policy", "stretch")
 	if err != nil || p == "stretch" {
-		return err
+		return nil, err
 	}
 	if p != "not_larger" && p != "not_smaller" {
-		return fmt.Errorf("keep_aspect_ratio_policy %q", p)
+		return nil, fmt.Errorf("keep_aspect_ratio_policy %q", p)
 	}
 	scale := math.Inf(1)
 	if p == "not_smaller" {
@@ -256,7 +264,7 @@ func keepAspect(n *onnx.Node, dims []int64, axes []int, sizes []int) error {
 	}
 	for _, ax := range axes {
 		if dims[ax] <= 0 {
-			return fmt.Errorf("%w: keep_aspect_ratio_policy %q on an axis whose size is dynamic (give --input-size)", ErrUnsupported, p)
+			return nil, fmt.Errorf("%w: keep_aspect_ratio_policy %q on an axis whose size is dynamic (give --input-size)", ErrUnsupported, p)
 		}
 		s := float64(sizes[ax]) / float64(dims[ax])
 		if p == "not_larger" {
@@ -265,10 +273,15 @@ func keepAspect(n *onnx.Node, dims []int64, axes []int, sizes []int) error {
 			scale = math.Max(scale, s)
 		}
 	}
+	sc := make([]float32, len(dims))
+	for i := range sc {
+		sc[i] = 1
+	}
 	for _, ax := range axes {
 		sizes[ax] = int(math.Round(scale * float64(dims[ax])))
+		sc[ax] = float32(scale)
 	}
-	return nil
+	return sc, nil
 }
 
 func attrFloats(n *onnx.Node, name string) ([]float32, bool, error) {

@@ -122,3 +122,88 @@ func encode(v []float32) []byte {
 	}
 	return b
 }
+
+// Job is one run of RunBatch: a model file and its float32 input.
+type Job struct {
+	Model string
+	In    []float32
+	Dims  []int
+}
+
+// Result is a job's first output, or the error onnxruntime reported.
+type Result struct {
+	Out  []float32
+	Dims []int
+	Err  error
+}
+
+// RunBatch runs the jobs in one Node process (a session each), which
+// saves the start-up of one process per model. A failing job reports its
+// error in its Result; the error returned is about the batch itself.
+func (r *Runtime) RunBatch(jobs []Job) ([]Result, error) {
+	dir, err := os.MkdirTemp("", "ort")
+	if err != nil {
+		return nil, fmt.Errorf("ort: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	type spec struct {
+		Model  string `json:"model"`
+		Input  string `json:"input"`
+		Dims   []int  `json:"dims"`
+		Output string `json:"output"`
+	}
+	specs := make([]spec, len(jobs))
+	for i, j := range jobs {
+		n := 1
+		for _, d := range j.Dims {
+			n *= d
+		}
+		if n != len(j.In) {
+			return nil, fmt.Errorf("ort: job %d: %d input values for dims %v", i, len(j.In), j.Dims)
+		}
+		specs[i] = spec{Model: j.Model, Input: filepath.Join(dir, fmt.Sprintf("in%d.f32", i)), Dims: j.Dims, Output: filepath.Join(dir, fmt.Sprintf("out%d.f32", i))}
+		if err := os.WriteFile(specs[i].Input, encode(j.In), 0o644); err != nil {
+			return nil, fmt.Errorf("ort: %w", err)
+		}
+	}
+	raw, err := json.Marshal(specs)
+	if err != nil {
+		return nil, fmt.Errorf("ort: %w", err)
+	}
+	list := filepath.Join(dir, "jobs.json")
+	if err := os.WriteFile(list, raw, 0o644); err != nil {
+		return nil, fmt.Errorf("ort: %w", err)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(r.Node, r.Script, "--batch", list)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("ort: batch of %d: %w: %s", len(jobs), err, strings.TrimSpace(stderr.String()))
+	}
+	var outs []json.RawMessage
+	if err := json.Unmarshal(stdout.Bytes(), &outs); err != nil || len(outs) != len(jobs) {
+		return nil, fmt.Errorf("ort: batch output %q: %v", stdout.String(), err)
+	}
+	res := make([]Result, len(jobs))
+	for i, o := range outs {
+		var failed struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(o, &failed) == nil && failed.Error != "" {
+			res[i].Err = fmt.Errorf("ort: %s: %s", filepath.Base(jobs[i].Model), failed.Error)
+			continue
+		}
+		if err := json.Unmarshal(o, &res[i].Dims); err != nil {
+			return nil, fmt.Errorf("ort: job %d dims %s: %w", i, o, err)
+		}
+		b, err := os.ReadFile(specs[i].Output)
+		if err != nil {
+			return nil, fmt.Errorf("ort: %w", err)
+		}
+		res[i].Out = make([]float32, len(b)/4)
+		for k := range res[i].Out {
+			res[i].Out[k] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*k:]))
+		}
+	}
+	return res, nil
+}
