@@ -10,7 +10,9 @@ import (
 // (batched, broadcast, rank 1) and Pow to onnxruntime.
 func TestMatMulValues(t *testing.T) {
 	in := []int64{2, 3, 4, 5}
-	tr := func(b *builder, x string, perm ...int64) string { return b.op("Transpose", []string{x}, iattr("perm", perm...)) }
+	tr := func(b *builder, x string, perm ...int64) string {
+		return b.op("Transpose", []string{x}, iattr("perm", perm...))
+	}
 	mm := func(b *builder, x, y string) string { return b.op("MatMul", []string{x, y}) }
 	checkCases(t, 16, []ortCase{
 		{"x times its transpose (attention scores)", 13, in, func(b *builder) string { return mm(b, "x", tr(b, "x", 0, 1, 3, 2)) }, 0},

@@ -123,5 +123,3 @@ func fattr(name string, v ...float32) *onnx.Attribute {
 func (b *builder) floats(v ...float32) string {
 	return b.tensor(onnx.FloatTensor(b.name("fs"), []int64{int64(len(v))}, v))
 }
-
-
