@@ -90,10 +90,11 @@ fuzz:
 # cross-checks against core/cpu, zoo parity (more families at 64x64), and
 # the real nsfwjs MobileNetV2 (layers) and MobileNetV2 x1.4 (graph model),
 # imported natively into build/webgpu-models with TF.js's probabilities on
-# generated images, on the GPU against the CPU and TF.js; installs Chromium
-# and wasmbrowsertest on first use.
+# generated images, on the GPU against the CPU and TF.js; PaddleOCR's PP-OCRv4
+# detector and recognizer against onnxruntime-node's outputs (computed
+# natively by -prepare ppocr); installs Chromium and wasmbrowsertest on first use.
 test-browser: deps
-	$(GO) run ./webgpu/bench -prepare nsfwjs
+	$(GO) run ./webgpu/bench -prepare nsfwjs,ppocr
 	WEBGPU_MODELS=$(CURDIR)/$(BUILD)/webgpu-models webgpu/testdata/browser-test.sh -count=1
 
 # webcnn (WebGPU, CPU in wasm) against TF.js 4.22 (webgpu, wasm with and without

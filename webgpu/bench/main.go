@@ -17,6 +17,7 @@
 //	go run ./webgpu/bench -runs 20 -budget 20s  (Chromium already installed)
 //	go run ./webgpu/bench -cpu                  (only the CPU rows: webcnn-cpu, tfjs-wasm with and without SIMD)
 //	go run ./webgpu/bench -prepare nsfwjs       (only write the model manifests)
+//	go run ./webgpu/bench -prepare ppocr        (PP-OCRv4 and onnxruntime references)
 //
 // The page (static/, embedded) and the Go side of it (page/, built for
 // js/wasm here) are served on loopback; results come back to this
@@ -77,7 +78,7 @@ func run(args []string) error {
 	}
 	c := config{root: root}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	prepare := fs.String("prepare", "", "only write the model manifests and exit: nsfwjs, resnet18 or all")
+	prepare := fs.String("prepare", "", "only write the model manifests and exit: nsfwjs, resnet18, ppocr or all (comma-separated)")
 	fs.StringVar(&c.modelDir, "models", filepath.Join(root, "build", "webgpu-models"), "directory of the model manifests")
 	fs.StringVar(&c.outDir, "out", filepath.Join(root, "build", "bench-browser"), "directory for the wasm binary and the results")
 	fs.StringVar(&c.chromium, "chromium", "/usr/lib/chromium/chromium-headless-shell", "the Chromium binary")
@@ -95,15 +96,22 @@ func run(args []string) error {
 	}
 	c.extraArgs = fs.Args()
 	if *prepare != "" {
-		switch *prepare {
-		case "nsfwjs":
-			return prepareNSFWJS(root, c.modelDir)
-		case "resnet18":
-			return prepareResNet(c.modelDir)
-		case "all":
-			return errors.Join(prepareNSFWJS(root, c.modelDir), prepareResNet(c.modelDir))
+		var errs []error
+		for _, p := range strings.Split(*prepare, ",") {
+			switch p {
+			case "nsfwjs":
+				errs = append(errs, prepareNSFWJS(root, c.modelDir))
+			case "resnet18":
+				errs = append(errs, prepareResNet(c.modelDir))
+			case "ppocr":
+				errs = append(errs, preparePPOCR(root, c.modelDir))
+			case "all":
+				errs = append(errs, prepareNSFWJS(root, c.modelDir), prepareResNet(c.modelDir), preparePPOCR(root, c.modelDir))
+			default:
+				return fmt.Errorf("-prepare %q: want nsfwjs, resnet18, ppocr or all (comma-separated)", p)
+			}
 		}
-		return fmt.Errorf("-prepare %q: want nsfwjs, resnet18 or all", *prepare)
+		return errors.Join(errs...)
 	}
 	c.runtimes = strings.Split(*rts, ",")
 	if *cpuOnly {
