@@ -3,10 +3,8 @@
 package main
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -128,12 +126,4 @@ func toNCHW(x []float32, h, w int) []float32 {
 		}
 	}
 	return out
-}
-
-func writeF32(path string, v []float32) error {
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	return os.WriteFile(path, b, 0o644)
 }
