@@ -13,9 +13,9 @@ import (
 
 	"webcnn/core"
 	"webcnn/core/cpu"
+	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
-	"webcnn/models"
 )
 
 // TestPPOCR runs PaddleOCR's PP-OCRv4 detector (at two input sizes, from
@@ -57,7 +57,7 @@ func TestPPOCR(t *testing.T) {
 		want := readF32(t, filepath.Join(dir, "ppocr-ref", c.Out))
 		run := func(be core.Backend) ([]float32, core.Shape, time.Duration) {
 			t.Helper()
-			g, err := models.LoadGraph(be, m)
+			g, err := graph.Load(be, m)
 			if err != nil {
 				t.Fatal(err)
 			}

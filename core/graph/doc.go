@@ -38,6 +38,9 @@
 //	concat.go       concat           x...                                      AxisAttrs (default -1)
 //	                split            x -> len(sizes) outputs                   SplitAttrs
 //	slice.go        slice            x                                         SliceAttrs
+//	resize.go       resize           x                                         ResizeAttrs (nearest, linear, cubic; ONNX's coordinate modes)
+//	convtranspose.go conv_transpose  x, w [K1..Kd, Cout/groups, Cin], bias?    ConvTransposeAttrs
+//	matmul.go       matmul           a, b (either may be a weight; numpy's batched matmul)
 //
 // The other files: graph.go (Spec, Node, validation and binding), op.go
 // (the op interface, the registry, shared attribute checks), run.go (the

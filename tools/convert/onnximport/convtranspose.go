@@ -3,7 +3,7 @@ package onnximport
 import (
 	"fmt"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
 )
 
@@ -55,7 +55,7 @@ func convTranspose(e *importer, n *onnx.Node) error {
 	if err != nil {
 		return err
 	}
-	a := &models.ConvTransposeAttrs{Stride: win.stride, Dilation: win.dilation, PadBefore: win.before, PadAfter: win.after}
+	a := &graph.ConvTransposeAttrs{Stride: win.stride, Dilation: win.dilation, PadBefore: win.before, PadAfter: win.after}
 	switch win.pad {
 	case "same":
 		a.Pad = "same_upper"

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
 )
 
@@ -54,9 +54,9 @@ func pow(e *importer, n *onnx.Node) error {
 	case 1:
 		return e.acts(n, x)
 	case 2:
-		return e.acts(n, x, models.Act{Op: "square"})
+		return e.acts(n, x, graph.Act{Op: "square"})
 	}
-	return e.acts(n, x, models.Act{Op: "pow", Alpha: a})
+	return e.acts(n, x, graph.Act{Op: "pow", Alpha: a})
 }
 
 // foldPow raises constant a to constant b elementwise (broadcasting).

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"webcnn/models"
+	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
 )
 
@@ -24,7 +24,7 @@ func resize(e *importer, n *onnx.Node) error {
 	if err != nil {
 		return err
 	}
-	a := &models.ResizeAttrs{Mode: mode}
+	a := &graph.ResizeAttrs{Mode: mode}
 	switch mode {
 	case "nearest", "linear", "cubic":
 	case "bilinear", "trilinear": // Upsample-7's spellings in some exporters
@@ -204,7 +204,7 @@ func resize(e *importer, n *onnx.Node) error {
 }
 
 // resizeAttrs reads the coordinate and rounding attributes.
-func resizeAttrs(n *onnx.Node, a *models.ResizeAttrs, legacy bool) error {
+func resizeAttrs(n *onnx.Node, a *graph.ResizeAttrs, legacy bool) error {
 	if legacy {
 		a.Coord, a.Nearest = "asymmetric", "simple"
 		return nil

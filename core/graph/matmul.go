@@ -1,4 +1,4 @@
-package models
+package graph
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // [1, K] and a rank-1 b a column [K, 1], whose extent 1 is then dropped.
 // Products of constants by activations on the last axis import as dense.
 func init() {
-	registerOp("matmul", noAttrs(func() graphOp { return matmulOp{} }))
+	register("matmul", noAttrs(func() graphOp { return matmulOp{} }))
 }
 
 type matmulOp struct{ opBase }

@@ -1,4 +1,4 @@
-package models
+package graph
 
 import (
 	"encoding/json"
@@ -19,9 +19,9 @@ func runNode(t *testing.T, op string, attrs any, xs core.Shape, x []float32, ws 
 	for _, w := range ws {
 		ins = append(ins, w.Name)
 	}
-	s := GraphSpec{Inputs: []string{"x"}, Outputs: []string{"y"}, Nodes: []Node{NewNode(op, "n", ins, []string{"y"}, attrs)}}
+	s := Spec{Inputs: []string{"x"}, Outputs: []string{"y"}, Nodes: []Node{NewNode(op, "n", ins, []string{"y"}, attrs)}}
 	b := cpu.New()
-	g, err := NewGraph(b, specJSON(t, s), ws)
+	g, err := New(b, specJSON(t, s), ws)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestResizeAttrs(t *testing.T) {
 		{ResizeAttrs{Mode: "linear", Scales: []float32{1, 2}, Roi: []float32{0}}, "roi"},
 	} {
 		raw, _ := json.Marshal(c.a)
-		_, err := graphOps["resize"].decode(raw)
+		_, err := ops["resize"].decode(raw)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, want one naming %s", c.a, err, c.want)
 		}

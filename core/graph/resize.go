@@ -1,7 +1,6 @@
-package models
+package graph
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -41,16 +40,7 @@ type ResizeAttrs struct {
 }
 
 func init() {
-	registerOp("resize", decodeAttrs(newResize))
-}
-
-// registerOp adds an op defined in a file of its own to the table.
-func registerOp(name string, decode func(json.RawMessage) (graphOp, error)) {
-	if _, dup := graphOps[name]; dup {
-		panic("models: graph op " + name + " registered twice")
-	}
-	graphOps[name] = opDef{decode: decode}
-	opOrder = append(opOrder, name)
+	register("resize", decodeAttrs(newResize))
 }
 
 type resizeOp struct {

@@ -1,4 +1,4 @@
-package models
+package graph
 
 import (
 	"fmt"
@@ -29,7 +29,7 @@ type ConvTransposeAttrs struct {
 }
 
 func init() {
-	registerOp("conv_transpose", decodeAttrs(newConvTranspose))
+	register("conv_transpose", decodeAttrs(newConvTranspose))
 }
 
 type convTransposeOp struct {
