@@ -103,7 +103,8 @@ func nhwc(n *tfNode) error {
 }
 
 // padding reads padding (SAME, VALID or EXPLICIT with explicit_paddings)
-// into conv or pool attributes, and returns the output extent function.
+// as the IR's mode ("same", "valid") or explicit pads before and after
+// the two spatial axes.
 func padding(n *tfNode) (mode string, before, after []int, err error) {
 	p, err := n.str("padding", "VALID")
 	if err != nil {
