@@ -27,6 +27,7 @@ func init() {
 		"FusedBatchNorm": batchNorm, "FusedBatchNormV2": batchNorm, "FusedBatchNormV3": batchNorm,
 		"Reshape": reshape, "Squeeze": squeeze, "ExpandDims": expandDims, "Transpose": transpose,
 		"Pad": pad, "PadV2": pad, "MirrorPad": mirrorPad, "ConcatV2": concat, "StridedSlice": stridedSlice,
+		"ResizeBilinear": resize, "ResizeNearestNeighbor": resize,
 	}
 	for op := range binaryOps {
 		tfOps[op] = binaryOp

@@ -294,6 +294,20 @@ func synthGraph() *graphBuilder {
 	g.node("probs", "Identity", map[string]any{"T": T}, sm, "^init")
 	lsm := g.node("lsm", "LogSoftmax", map[string]any{"T": T}, logits)
 	g.outputs = []string{"probs", lsm, "out_flat", rmin, ca, sum, pr}
+	// Resizes of [N,4,4,8], up to 7x5 and down to 3x6 (or 3x3), in every coordinate mode.
+	for _, r := range []struct {
+		name, op    string
+		h, w        int
+		align, half bool
+	}{
+		{"rb_align", "ResizeBilinear", 7, 5, true, false}, {"rb_half", "ResizeBilinear", 7, 5, false, true},
+		{"rb_plain", "ResizeBilinear", 3, 6, false, false}, {"rb_down", "ResizeBilinear", 3, 3, true, false},
+		{"rn_align", "ResizeNearestNeighbor", 7, 5, true, false}, {"rn_half", "ResizeNearestNeighbor", 3, 6, false, true},
+		{"rn_plain", "ResizeNearestNeighbor", 7, 5, false, false}, {"rn_down", "ResizeNearestNeighbor", 3, 3, false, true},
+	} {
+		g.outputs = append(g.outputs, g.node(r.name, r.op, map[string]any{"T": T, "align_corners": aB(r.align), "half_pixel_centers": aB(r.half)},
+			sum, g.ints(r.name+"_size", []int{2}, r.h, r.w)))
+	}
 	return g
 }
 
@@ -414,6 +428,8 @@ func TestGraphImportErrors(t *testing.T) {
 		{"stride 2", func(m map[string]any) { node(m, "ss3")["input"].([]any)[3] = "mp_p" }, `node "ss3" (op StridedSlice): begin`},
 		{"mirror too wide", func(m map[string]any) { node(m, "mp")["input"].([]any)[0] = "rmin" }, `node "mp" (op MirrorPad): REFLECT padding 2, 1 of axis 1 (extent 1): want at most 0`},
 		{"reflect too wide", func(m map[string]any) { attr(m, "ms")["mode"] = aS("EDGE") }, `node "ms" (op MirrorPad): mode "EDGE"`},
+		{"resize modes", func(m map[string]any) { attr(m, "rb_half")["align_corners"] = aB(true) }, `node "rb_half" (op ResizeBilinear): align_corners and half_pixel_centers together`},
+		{"resize size", func(m map[string]any) { node(m, "rb_half")["input"].([]any)[1] = "ss_b" }, `node "rb_half" (op ResizeBilinear): images [-1 4 4 8], size [0 1 0 2]: want NHWC images and [height, width]`},
 		{"computed input", func(m map[string]any) { node(m, "cv")["input"] = []any{"cv_w", "cv_w"} }, `node "cv" (op Conv2D): the input is the constant "cv_w"`},
 		{"unknown format", func(m map[string]any) { m["format"] = "saved-model" }, `model.json is a "saved-model" (want a layers-model or a graph-model)`},
 	}
