@@ -6,7 +6,7 @@ WASMBIN := $(shell $(GO) env GOROOT)/lib/wasm
 WASMPKG := ./core/... ./webgpu/...
 BUILD   := build
 
-.PHONY: site site-serve browser test-site fuzz test-browser bench-browser train-lenet5 bench-train all demo demo-cli test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
+.PHONY: onnx-testdata onnx-suite site site-serve browser test-site fuzz test-browser bench-browser train-lenet5 bench-train all demo demo-cli test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
 
 all: test
 
@@ -34,9 +34,17 @@ lint:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet $(WASMPKG) ./models/... ./wasm/... ./site/...
 
-test-native:
+# ONNX's backend test suite (Debian libonnx-testdata): the importer's
+# conformance figure ("N of M pass") and every refusal, then the rest.
+onnx-testdata:
+	sh tools/convert/onnximport/testdata/install-onnx-testdata.sh
+
+onnx-suite: onnx-testdata
+	CNN_REQUIRE_ONNX_SUITE=1 $(GO) test -count=1 -run '^TestONNXSuite$$' -v ./tools/convert/onnximport/
+
+test-native: onnx-suite
 	mkdir -p $(BUILD)
-	CNN_REQUIRE_ORT=1 CNN_REQUIRE_NPM=1 $(GO) test -skip '^TestSite$$' ./...
+	CNN_REQUIRE_ORT=1 CNN_REQUIRE_NPM=1 CNN_REQUIRE_ONNX_SUITE=1 $(GO) test -skip '^TestSite$$' ./...
 	CNN_PARITY_WRITE=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 -run NativeWasmParity ./core/cpu/
 	CNN_REQUIRE_NPM=1 CNN_TFJS_REF_WRITE=$(CURDIR)/$(BUILD)/tfjs-graph-ref.f32 $(GO) test -count=1 -run NSFWJSGraphParity ./tools/convert/tfjs/
 

@@ -139,7 +139,10 @@ func memory(m *weights.Manifest, ts []weights.Tensor) error {
 // finish turns the live nodes into a graph.Spec and collects the weights
 // they use, named uniquely, in order of first use.
 func (e *importer) finish() (*graph.Spec, []weights.Tensor) {
-	spec := &graph.Spec{Inputs: []string{e.inName}, Outputs: e.outs}
+	spec := &graph.Spec{Outputs: e.outs}
+	for _, v := range e.inputs {
+		spec.Inputs = append(spec.Inputs, v.name)
+	}
 	seen := map[*wt]bool{}
 	wnames := map[string]bool{}
 	var ts []weights.Tensor

@@ -28,10 +28,13 @@
 // activation (folded), then one activation (fused). The ONNX pattern of
 // hard swish, x * Clip(x + 3, 0, 6) / 6, becomes one hard_swish.
 //
-// The graph takes one float input; a rank-4 input is an image fed NHWC
-// (an ONNX input that is already NHWC, as TF exports have, is detected by
-// its channel axis and kept). Graph outputs of rank 3 and more stay
-// channels-last, the runtime's layout.
+// Graph inputs are float (double and float16 inputs are computed in
+// float32; integer inputs must be initializers); a rank-4 input is an
+// image fed NHWC (an ONNX input that is already NHWC, as TF exports have,
+// is detected by its channel axis and kept). Graph outputs of rank 3 and
+// more stay channels-last, the runtime's layout. Options.ONNXLayout keeps
+// every input and output in ONNX's order instead, as ONNX's backend test
+// suite compares them (suite_test.go).
 //
 // Supported ops are listed by Ops; any other op, a non-default domain, or
 // an attribute the runtime cannot honour is an error naming the node and
@@ -62,6 +65,15 @@ type Options struct {
 	// leaves it dynamic (0: keep the graph's; the manifest then has no
 	// input shape when the graph's is dynamic).
 	Height, Width int
+	// ONNXLayout keeps every graph input and output in ONNX's axis order
+	// (NCHW for images): the graph transposes at its boundaries instead
+	// of taking and giving the runtime's NHWC. Conformance tests compare
+	// tensors in the file's own layout this way.
+	ONNXLayout bool
+	// StaticShapes takes every input extent as the file declares it,
+	// the batch included (by default axis 0 of an input is a batch of
+	// any size).
+	StaticShapes bool
 }
 
 // Import translates an ONNX model (the bytes of a .onnx file) into a
@@ -81,10 +93,15 @@ func ImportWith(model []byte, o Options) (*weights.Manifest, []weights.Tensor, e
 	if err := m.Unmarshal(model); err != nil {
 		return nil, nil, fmt.Errorf("onnx import: %w", err)
 	}
+	return ImportModel(&m, o)
+}
+
+// ImportModel is ImportWith on a decoded model.
+func ImportModel(m *onnx.Model, o Options) (*weights.Manifest, []weights.Tensor, error) {
 	if m.Graph == nil {
 		return nil, nil, fmt.Errorf("onnx import: the model has no graph")
 	}
-	e, err := newImporter(&m, o)
+	e, err := newImporter(m, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -188,8 +205,8 @@ type importer struct {
 	ours   map[string]bool // our value names
 	conv   map[string]*value
 	wcache map[string]*wt
-	input  *value
-	inName string
+	input  *value   // the first graph input
+	inputs []*value // every graph input, in order
 	outs   []string
 	o      Options
 }
@@ -243,49 +260,57 @@ func newImporter(m *onnx.Model, o Options) (*importer, error) {
 			e.used[vi.Name] = true
 		}
 	}
-	if len(inputs) != 1 {
-		names := make([]string, len(inputs))
-		for i, vi := range inputs {
-			names[i] = vi.Name
-		}
-		return nil, fmt.Errorf("%w: the graph has %d inputs %v; the runtime imports graphs of one input", ErrUnsupported, len(inputs), names)
+	if len(inputs) == 0 {
+		return nil, fmt.Errorf("%w: the graph has no input (every value is a constant)", ErrUnsupported)
 	}
-	if err := e.setInput(inputs[0]); err != nil {
-		return nil, err
+	for _, vi := range inputs {
+		if err := e.setInput(vi); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }
 
-// setInput declares the graph input. A rank-4 input is an image: NCHW
+// setInput declares a graph input. A rank-4 input is an image: NCHW
 // unless its axis 1 cannot be channels while axis 3 can (then it is
-// already NHWC); either way the runtime feeds NHWC.
+// already NHWC); either way the runtime feeds NHWC, unless ONNXLayout
+// keeps ONNX's order. Inputs take float values; integer inputs must be
+// constants (initializers).
 func (e *importer) setInput(vi *onnx.ValueInfo) error {
 	if vi.Name == "" {
-		return fmt.Errorf("onnx import: the graph input has no name")
+		return fmt.Errorf("onnx import: a graph input has no name")
 	}
 	if vi.Type == nil || vi.Type.Tensor == nil || vi.Type.Tensor.Shape == nil {
 		return fmt.Errorf("%w: input %q has no tensor type with a known rank", ErrUnsupported, vi.Name)
 	}
-	if t := vi.Type.Tensor.ElemType; t != onnx.Float {
-		return fmt.Errorf("%w: input %q has element type %d (want FLOAT)", ErrUnsupported, vi.Name, t)
+	switch t := vi.Type.Tensor.ElemType; t {
+	case onnx.Float, onnx.Double, onnx.Float16: // computed in float32
+	default:
+		return fmt.Errorf("%w: input %q has element type %d (want FLOAT, DOUBLE or FLOAT16, computed in float32; integer inputs must be initializers)", ErrUnsupported, vi.Name, t)
 	}
 	ds := vi.Type.Tensor.Shape.Dim
-	if len(ds) < 2 || len(ds) > 6 {
-		return fmt.Errorf("%w: input %q has rank %d (want 2 to 6: batch first)", ErrUnsupported, vi.Name, len(ds))
+	lo := 2
+	if e.o.StaticShapes {
+		lo = 1
+	}
+	if len(ds) < lo || len(ds) > 6 {
+		return fmt.Errorf("%w: input %q has rank %d (want %d to 6: batch first)", ErrUnsupported, vi.Name, len(ds), lo)
 	}
 	dims := make([]int64, len(ds))
 	for i, d := range ds {
 		switch {
-		case i == 0:
+		case i == 0 && !e.o.StaticShapes:
 			dims[i] = dimBatch
 		case d.Value > 0 && d.Param == "" && d.Value <= 1<<30:
 			dims[i] = d.Value
+		case e.o.StaticShapes:
+			return fmt.Errorf("%w: input %q has a dynamic extent on axis %d", ErrUnsupported, vi.Name, i)
 		default:
 			dims[i] = dimUnknown
 		}
 	}
 	v := &value{name: vi.Name, dims: dims}
-	if len(dims) == 4 {
+	if len(dims) == 4 && !e.o.ONNXLayout {
 		v.cl = true
 		if !channels(dims[1]) && channels(dims[3]) {
 			v.cl = false
@@ -302,7 +327,10 @@ func (e *importer) setInput(vi *onnx.ValueInfo) error {
 			dims[w] = int64(e.o.Width)
 		}
 	}
-	e.input, e.inName = v, vi.Name
+	if e.input == nil {
+		e.input = v
+	}
+	e.inputs = append(e.inputs, v)
 	e.vals[vi.Name] = v
 	e.ours[vi.Name] = true
 	return nil
@@ -310,13 +338,22 @@ func (e *importer) setInput(vi *onnx.ValueInfo) error {
 
 func channels(d int64) bool { return d == 1 || d == 3 || d == 4 }
 
-// inputSpec describes the input in NHWC at batch 1 (no shape when an
-// extent is dynamic).
+// inputSpec describes the (first) input in NHWC at batch 1 (no shape
+// when an extent is dynamic or the graph has several inputs).
 func (e *importer) inputSpec() weights.Input {
 	in := weights.Input{Scale: 1}
 	ours := e.input.ours()
 	in.Shape = []int{1}
+	if e.o.StaticShapes && ours[0] > 0 {
+		in.Shape[0] = int(ours[0])
+	}
+	if len(e.inputs) > 1 {
+		in.Shape = nil
+	}
 	for _, d := range ours[1:] {
+		if in.Shape == nil {
+			break
+		}
 		if d <= 0 {
 			in.Shape = nil
 			break
@@ -368,8 +405,14 @@ func (e *importer) translate() error {
 			return fmt.Errorf("onnx import: graph output %q is not computed by any node", vi.Name)
 		case v.c != nil:
 			return fmt.Errorf("%w: graph output %q is a constant", ErrUnsupported, vi.Name)
-		case v == e.input:
-			return fmt.Errorf("%w: graph output %q is the input", ErrUnsupported, vi.Name)
+		case slices.Contains(e.inputs, v) && !e.o.ONNXLayout:
+			return fmt.Errorf("%w: graph output %q is an input", ErrUnsupported, vi.Name)
+		}
+		if e.o.ONNXLayout {
+			var err error
+			if v, err = e.asCF(v); err != nil {
+				return err
+			}
 		}
 		if !slices.Contains(e.outs, v.name) {
 			e.outs = append(e.outs, v.name)

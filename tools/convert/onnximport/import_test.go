@@ -126,7 +126,11 @@ func TestErrors(t *testing.T) {
 			g.Node = append([]*onnx.Node{{Name: "r", OpType: "Relu", Input: []string{"x"}, Output: []string{"xr"}}}, g.Node...)
 			g.Node[1].Input[1] = "xr"
 		}), `node "c" (Conv): ` + "onnx import: unsupported: input 1", ErrUnsupported},
-		{"two inputs", conv(func(g *onnx.Graph) { g.Input = append(g.Input, onnx.TensorInfo("x2", 1, 4)) }), "2 inputs", ErrUnsupported},
+		{"integer input", conv(func(g *onnx.Graph) {
+			in := onnx.TensorInfo("x2", 1, 4)
+			in.Type.Tensor.ElemType = onnx.Int64
+			g.Input = append(g.Input, in)
+		}), `input "x2" has element type 7`, ErrUnsupported},
 		{"undefined input", conv(func(g *onnx.Graph) { g.Node[0].Input[0] = "nope" }), `node "c" (Conv): input 0 "nope" is not defined`, nil},
 		{"group mismatch", conv(func(g *onnx.Graph) { g.Node[0].Attribute = []*onnx.Attribute{onnx.IntAttr("group", 3)} }), `node "c" (Conv): group 3`, nil},
 		{"steps", conv(func(g *onnx.Graph) {

@@ -78,12 +78,26 @@ func pad(e *importer, n *onnx.Node) error {
 	return e.emitOut(n, "pad", []irIn{vin(x)}, graph.PadAttrs{Before: before, After: after, Value: val}, dims, x.cl)
 }
 
-// reduce translates ReduceMean, ReduceSum, ReduceMax and ReduceMin.
+// reduceVariants are the reductions composed of a sum and activations
+// before and after it: ReduceL1 = sum |x|, ReduceL2 = sqrt(sum x^2),
+// ReduceSumSquare = sum x^2, ReduceLogSum = log(sum x), ReduceLogSumExp
+// = log(sum e^x).
+var reduceVariants = map[string]struct{ pre, post string }{
+	"ReduceL1":        {pre: "abs"},
+	"ReduceL2":        {pre: "square", post: "sqrt"},
+	"ReduceSumSquare": {pre: "square"},
+	"ReduceLogSum":    {post: "log"},
+	"ReduceLogSumExp": {pre: "exp", post: "log"},
+}
+
+// reduce translates ReduceMean, ReduceSum, ReduceMax, ReduceMin and the
+// variants above.
 func reduce(e *importer, n *onnx.Node) error {
 	x, err := e.activation(n, 0)
 	if err != nil {
 		return err
 	}
+	variant, isVariant := reduceVariants[n.OpType]
 	from := int64(18)
 	if n.OpType == "ReduceSum" {
 		from = 13
@@ -97,6 +111,9 @@ func reduce(e *importer, n *onnx.Node) error {
 		return err
 	}
 	if noop, _ := attrInt(n, "noop_with_empty_axes", 0); noop != 0 && len(axes) == 0 {
+		if isVariant {
+			return fmt.Errorf("%w: noop_with_empty_axes on %s", ErrUnsupported, n.OpType)
+		}
 		return e.alias(n, x)
 	}
 	r := len(x.dims)
@@ -149,5 +166,20 @@ func reduce(e *importer, n *onnx.Node) error {
 	op := map[string]string{"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "reduce_max", "ReduceMin": "reduce_min"}[n.OpType]
 	k := keep != 0
 	cl := x.cl && k
-	return e.emitOut(n, op, []irIn{vin(x)}, graph.ReduceAttrs{Axes: ours, Keep: &k}, dims, cl)
+	if !isVariant {
+		return e.emitOut(n, op, []irIn{vin(x)}, graph.ReduceAttrs{Axes: ours, Keep: &k}, dims, cl)
+	}
+	if variant.pre != "" {
+		if x, err = e.emit("act", nodeName(n)+"/"+variant.pre, []irIn{vin(x)}, graph.Act{Op: variant.pre}, "", x.dims, x.cl); err != nil {
+			return err
+		}
+	}
+	if variant.post == "" {
+		return e.emitOut(n, "sum", []irIn{vin(x)}, graph.ReduceAttrs{Axes: ours, Keep: &k}, dims, cl)
+	}
+	s, err := e.emit("sum", nodeName(n)+"/sum", []irIn{vin(x)}, graph.ReduceAttrs{Axes: ours, Keep: &k}, "", dims, cl)
+	if err != nil {
+		return err
+	}
+	return e.emitOut(n, "act", []irIn{vin(s)}, graph.Act{Op: variant.post}, dims, cl)
 }
