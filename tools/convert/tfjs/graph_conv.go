@@ -7,7 +7,7 @@ import (
 	"webcnn/core/graph"
 )
 
-// Convolutions, matrix products and pooling of graph models. Grappler's
+// Convolutions and pooling of graph models. Grappler's
 // fused ops (_FusedConv2D, FusedDepthwiseConv2dNative, _FusedMatMul) list
 // what they fused in fused_ops: BiasAdd (the first extra argument is the
 // bias) then at most one activation, as TF.js executes them.
@@ -242,69 +242,6 @@ func tagIf(b bool, tag string) string {
 		return tag
 	}
 	return ""
-}
-
-// matmul translates MatMul and _FusedMatMul: a [M, In] value times a
-// constant [In, Out] (transpose_b: [Out, In], transposed at import).
-func matmul(c *graphConv, n *tfNode, in []*gval) (*gval, error) {
-	if err := arity(in, 2, 4); err != nil {
-		return nil, err
-	}
-	if n.bool("transpose_a") {
-		return nil, fmt.Errorf("transpose_a is not supported")
-	}
-	if err := value(in[0], "operand a"); err != nil {
-		return nil, err
-	}
-	w, err := constant(in[1], "operand b (the runtime's dense layer needs constant weights)")
-	if err != nil {
-		return nil, err
-	}
-	hasBias, prelu, act := false, false, (*graph.Act)(nil)
-	if n.Op == "_FusedMatMul" {
-		if hasBias, act, prelu, err = fusedOps(n, in); err != nil {
-			return nil, err
-		}
-	} else if len(in) != 2 {
-		return nil, fmt.Errorf("%d inputs, want 2", len(in))
-	}
-	x := in[0].shape
-	if len(x) != 2 || len(w.shape) != 2 {
-		return nil, fmt.Errorf("operands %v and %v: want two matrices", x, w.shape)
-	}
-	rows, cols := w.shape[0], w.shape[1]
-	data := func() []float32 { return w.data }
-	tag := ""
-	if n.bool("transpose_b") {
-		rows, cols, tag = cols, rows, "transposed"
-		data = func() []float32 {
-			t := make([]float32, len(w.data))
-			for i := 0; i < cols; i++ {
-				for j := 0; j < rows; j++ {
-					t[j*cols+i] = w.data[i*rows+j]
-				}
-			}
-			return t
-		}
-	}
-	if x[1] >= 0 && x[1] != rows {
-		return nil, fmt.Errorf("operands %v and %v (transpose_b %v) do not chain", x, w.shape, n.bool("transpose_b"))
-	}
-	ins := []string{in[0].name, c.tensor(w, tag, []int{rows, cols}, data)}
-	if hasBias {
-		b, err := constant(in[2], "the bias")
-		if err != nil {
-			return nil, err
-		}
-		if len(b.shape) != 1 || b.shape[0] != cols {
-			return nil, fmt.Errorf("bias %v for %d outputs", b.shape, cols)
-		}
-		ins = append(ins, c.tensor(b, "", b.shape, func() []float32 { return b.data }))
-	}
-	if prelu {
-		return c.prelu(n, c.emit("dense", n.Name, "dense", ins, graph.DenseAttrs{}, []int{x[0], cols}), in[3])
-	}
-	return c.emit("dense", n.Name, "", ins, graph.DenseAttrs{Act: act}, []int{x[0], cols}), nil
 }
 
 // biasAdd translates BiasAdd: a [C] constant added on the last axis

@@ -20,7 +20,7 @@ func init() {
 	tfOps = map[string]tfOp{
 		"Const": constOp, "Placeholder": placeholder, "Identity": identity, "NoOp": noOp,
 		"Conv2D": conv, "_FusedConv2D": conv, "DepthwiseConv2dNative": conv, "FusedDepthwiseConv2dNative": conv,
-		"MatMul": matmul, "_FusedMatMul": matmul, "BiasAdd": biasAdd,
+		"MatMul": matmul, "_FusedMatMul": matmul, "BatchMatMul": matmul, "BatchMatMulV2": matmul, "BiasAdd": biasAdd,
 		"AvgPool": pool, "MaxPool": pool,
 		"Softmax": softmax, "LogSoftmax": softmax, "Prelu": preluOp,
 		"Mean": reduce, "Sum": reduce, "Max": reduce, "Min": reduce,

@@ -294,6 +294,17 @@ func synthGraph() *graphBuilder {
 	g.node("probs", "Identity", map[string]any{"T": T}, sm, "^init")
 	lsm := g.node("lsm", "LogSoftmax", map[string]any{"T": T}, logits)
 	g.outputs = []string{"probs", lsm, "out_flat", rmin, ca, sum, pr}
+	// Matrix products of values: sum sum^T [N,4,4,4], m^T m [16,16] (over
+	// the batch), a constant [4,4] times sum [N,4,4,8], sum times a
+	// constant [3,8]^T [N,4,4,3] (a dense layer).
+	g.outputs = append(g.outputs,
+		g.node("bmm", "BatchMatMulV2", map[string]any{"T": T, "adj_x": aB(false), "adj_y": aB(true)}, sum, sum),
+		g.node("mtm", "MatMul", map[string]any{"T": T, "transpose_a": aB(true), "transpose_b": aB(false)}, m, m),
+		g.node("cbm", "BatchMatMulV2", map[string]any{"T": T}, g.random("cbm_a", false, 4, 4), sum),
+		g.node("bdense", "BatchMatMulV2", map[string]any{"T": T, "adj_y": aB(true)}, sum, g.random("bdense_b", false, 3, 8)))
+	// A fused product of two values: relu(m (m^T m) + bias), [N,16].
+	g.outputs = append(g.outputs, g.node("fvv", "_FusedMatMul", map[string]any{"T": T, "transpose_a": aB(false), "transpose_b": aB(false),
+		"fused_ops": aStrs("BiasAdd", "Relu"), "num_args": aI(1)}, m, "mtm", g.random("fvv_b", false, 16)))
 	// Resizes of [N,4,4,8], up to 7x5 and down to 3x6 (or 3x3), in every coordinate mode.
 	for _, r := range []struct {
 		name, op    string
@@ -412,14 +423,15 @@ func TestGraphImportErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown op", func(m map[string]any) { node(m, "sg")["op"] = "Selu" },
-			`tfjs: model.json: node "sg" (op Selu): op Selu is not supported by the TF.js graph-model importer (it supports Abs, Add, AddV2, AvgPool, BiasAdd,`},
+			`tfjs: model.json: node "sg" (op Selu): op Selu is not supported by the TF.js graph-model importer (it supports Abs, Add, AddV2, AvgPool, BatchMatMul, BatchMatMulV2, BiasAdd,`},
 		{"unknown op advice", func(m map[string]any) { node(m, "sg")["op"] = "Selu" }, "re-export the model without it, or convert the source model to ONNX and import that with --from onnx"},
 		{"channels first", func(m map[string]any) { attr(m, "ca")["data_format"] = aS("NCHW") }, `node "ca" (op _FusedConv2D): data_format NCHW`},
 		{"fused batch norm", func(m map[string]any) { attr(m, "ca")["fused_ops"] = aStrs("FusedBatchNorm", "Relu") }, `node "ca" (op _FusedConv2D): fused_ops [FusedBatchNorm Relu]`},
 		{"fused selu", func(m map[string]any) { attr(m, "ca")["fused_ops"] = aStrs("BiasAdd", "Selu") }, `node "ca" (op _FusedConv2D): fused activation Selu: the importer supports Relu, Relu6, Elu, LeakyRelu, Sigmoid, Tanh, Prelu`},
 		{"prelu without slopes", func(m map[string]any) { attr(m, "ca")["fused_ops"] = aStrs("BiasAdd", "Prelu") }, `fused_ops [BiasAdd Prelu] with 3 inputs, want 4`},
 		{"bad padding", func(m map[string]any) { attr(m, "p2")["padding"] = aS("FULL") }, `node "p2" (op AvgPool): padding "FULL"`},
-		{"computed weights", func(m map[string]any) { node(m, "mm")["input"] = []any{"m", "m"} }, `node "mm" (op MatMul): operand b (the runtime's dense layer needs constant weights) is computed at run time`},
+		{"constant product", func(m map[string]any) { node(m, "mm")["input"] = []any{"mm_w", "mm_w"} }, `node "mm" (op MatMul): both operands are constants ("mm_w", "mm_w")`},
+		{"product shapes", func(m map[string]any) { node(m, "bmm")["input"] = []any{"sum", "m"} }, `node "bmm" (op BatchMatMulV2): operands [-1 4 4 8] and [16 -1]: inner extents 8 and 16 differ`},
 		{"cycle", func(m map[string]any) { node(m, "scaled")["input"] = []any{"two", "centred"} }, "is on a cycle of the graph"},
 		{"dangling", func(m map[string]any) { node(m, "sg")["input"] = []any{"nowhere"} }, `node "sg" (op Sigmoid): input "nowhere" names no node of the graph`},
 		{"second output", func(m map[string]any) { node(m, "sg")["input"] = []any{"cv_bias:1"} }, `input "cv_bias:1": only output 0`},

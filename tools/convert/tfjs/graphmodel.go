@@ -33,6 +33,7 @@ type gval struct {
 // gconst is a constant: a Const node's weight, or a folded result.
 type gconst struct {
 	name  string // the TF node it comes from
+	tag   string // a transform of that node's value ("": none)
 	shape []int
 	data  []float32
 }
@@ -300,9 +301,9 @@ func (c *graphConv) operand(v *gval) string {
 	if v.c == nil {
 		return v.name
 	}
-	shape, tag := v.c.shape, ""
+	shape, tag := v.c.shape, v.c.tag
 	if len(shape) == 0 {
-		shape, tag = []int{1}, "scalar"
+		shape, tag = []int{1}, tag+"scalar"
 	}
 	return c.tensor(v.c, tag, shape, func() []float32 { return v.c.data })
 }
