@@ -83,10 +83,11 @@ func ReadManifest(fsys fs.FS, dir string) (*Manifest, error) {
 
 // CheckBudget refuses a manifest whose memory plan exceeds budget bytes.
 func (m *Manifest) CheckBudget(budget int64) error {
-	need := m.Memory.ParamBytes + m.Memory.ActivationBytes
+	params := max(m.Memory.ParamBytes, m.tensorBytes()) // never less than the load allocates
+	need := params + m.Memory.ActivationBytes
 	if budget > 0 && need > budget {
 		return fmt.Errorf("weights: %q needs %d bytes (%d of parameters, %d of activations), budget %d: %w",
-			m.Model, need, m.Memory.ParamBytes, m.Memory.ActivationBytes, budget, ErrBudget)
+			m.Model, need, params, m.Memory.ActivationBytes, budget, ErrBudget)
 	}
 	return nil
 }

@@ -126,6 +126,9 @@ func (m *Manifest) Validate() error {
 	if (m.Arch == nil) == (len(m.Graph) == 0) {
 		return fmt.Errorf("%w: %q needs exactly one of arch and graph", ErrManifest, m.Model)
 	}
+	if err := m.validateFields(); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for i := range m.Tensors {
 		e := &m.Tensors[i]
