@@ -30,6 +30,9 @@ func Build(b core.Backend, m *weights.Model) (nn.Layer, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkShapes(l, man); err != nil {
+			return nil, fmt.Errorf("models: %s: %w", man.Model, err)
+		}
 		if err := nn.Load(l, m.Tensors); err != nil {
 			return nil, fmt.Errorf("models: %s: %w", man.Model, err)
 		}
@@ -42,4 +45,16 @@ func Build(b core.Backend, m *weights.Model) (nn.Layer, error) {
 		return g, nil
 	}
 	return nil, fmt.Errorf("models: %s: manifest has neither arch nor graph", man.Model)
+}
+
+// checkShapes refuses a manifest tensor whose shape is not its
+// parameter's, even with as many values (a transposed dense weight).
+func checkShapes(l nn.Layer, man *weights.Manifest) error {
+	params := nn.Lookup(l)
+	for _, e := range man.Tensors {
+		if p, ok := params[e.Name]; ok && !p.T.Shape().Equal(core.Shape(e.Shape)) {
+			return fmt.Errorf("tensor %q has shape %v, the zoo's %s wants %v", e.Name, e.Shape, man.Arch.ID, p.T.Shape())
+		}
+	}
+	return nil
 }

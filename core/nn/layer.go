@@ -199,15 +199,22 @@ func Load(l Layer, values map[string][]float32) error {
 // the given shape, runs l in the Eval context, reads the output back and
 // frees both tensors.
 func Infer(b core.Backend, l Layer, shape core.Shape, x []float32) ([]float32, error) {
+	out, _, err := InferShape(b, l, shape, x)
+	return out, err
+}
+
+// InferShape is Infer that also returns the output's shape.
+func InferShape(b core.Backend, l Layer, shape core.Shape, x []float32) ([]float32, []int, error) {
 	in, err := core.FromData(b, shape, x)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer in.Free()
 	y, err := l.Forward(Eval, in)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer y.Free()
-	return y.Data()
+	out, err := y.Data()
+	return out, append([]int(nil), y.Shape()...), err
 }
