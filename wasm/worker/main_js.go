@@ -1,8 +1,9 @@
 //go:build js && wasm
 
-// The Worker: the api package's handler served by syumai/workers from one
-// Go instance per isolate (worker.mjs), weights read from the static
-// assets or an R2 bucket as wrangler.jsonc's vars say.
+// The Worker: the api package's handler in one Go instance per isolate,
+// called by worker.mjs through context.binding.handle (serve_js.go),
+// weights read from the static assets or an R2 bucket as wrangler.jsonc's
+// vars say.
 package main
 
 import (
@@ -10,10 +11,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall/js"
-
-	"github.com/syumai/workers"
-	"github.com/syumai/workers/cloudflare"
 
 	"webcnn/core/cpu"
 	"webcnn/wasm/worker/api"
@@ -32,8 +31,7 @@ func main() {
 	} else {
 		h = api.New(cfg)
 	}
-	workers.ServeNonBlock(h)
-	workers.Ready()
+	serve(testRoutes(h))
 	select {} // requests arrive as callbacks from worker.mjs
 }
 
@@ -42,9 +40,11 @@ func main() {
 //	WEIGHTS_SOURCE   "assets" (default) or "r2"
 //	WEIGHTS_BINDING  the assets or R2 binding ("ASSETS" by default)
 //	WEIGHTS_PREFIX   the key prefix of models/ in the bucket (r2 only)
-//	MEMORY_BUDGET_MB models' memory plans held at once (default 64)
-//	MAX_BODY_BYTES   request body limit (default 4 MiB)
+//	MEMORY_BUDGET_MB models' memory plans held at once (default 48)
+//	DECODE_BUDGET_MB images being decoded at once, by their cost (default 40)
+//	MAX_BODY_BYTES   request body limit (default 4 MiB; worker.mjs reads it too)
 //	MAX_PIXELS       decoded image limit (default 2 Mi pixels)
+//	ALLOW_ORIGINS    origins that may call the API from a page, comma-separated, or "*"
 func config() (api.Config, error) {
 	var c api.Config
 	var err error
@@ -53,44 +53,66 @@ func config() (api.Config, error) {
 	case "assets":
 		c.Assets, err = newAssetsFS(binding)
 	case "r2":
-		c.Assets, err = newR2FS(binding, cloudflare.Getenv("WEIGHTS_PREFIX"))
+		c.Assets, err = newR2FS(binding, env("WEIGHTS_PREFIX", ""))
 	default:
 		err = fmt.Errorf("WEIGHTS_SOURCE %q: want assets or r2", src)
 	}
 	if err != nil {
 		return c, err
 	}
-	var mb int64
+	var mb, decodeMB int64
 	for _, v := range []struct {
 		name string
 		dst  *int64
-	}{{"MEMORY_BUDGET_MB", &mb}, {"MAX_BODY_BYTES", &c.MaxBody}, {"MAX_PIXELS", &c.MaxPixels}} {
-		if s := cloudflare.Getenv(v.name); s != "" {
+	}{{"MEMORY_BUDGET_MB", &mb}, {"DECODE_BUDGET_MB", &decodeMB}, {"MAX_BODY_BYTES", &c.MaxBody}, {"MAX_PIXELS", &c.MaxPixels}} {
+		if s := env(v.name, ""); s != "" {
 			if *v.dst, err = strconv.ParseInt(s, 10, 64); err != nil || *v.dst <= 0 {
 				return c, fmt.Errorf("%s %q is not a positive integer", v.name, s)
 			}
 		}
 	}
-	c.Budget = mb << 20
+	c.Budget, c.DecodeBudget = mb<<20, decodeMB<<20
+	for _, o := range strings.Split(env("ALLOW_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowOrigins = append(c.AllowOrigins, o)
+		}
+	}
 	c.Backend = cpu.New()
 	c.Stats = wasmStats
 	return c, nil
 }
 
+// envValue is a binding or var of the isolate (worker.mjs puts its env
+// in globalThis.context).
+func envValue(name string) js.Value {
+	return js.Global().Get("context").Get("env").Get(name)
+}
+
 func env(name, def string) string {
-	if v := cloudflare.Getenv(name); v != "" {
-		return v
+	if v := envValue(name); v.Type() == js.TypeString && v.String() != "" {
+		return v.String()
 	}
 	return def
 }
 
-// wasmStats reports the size of the instance's linear memory, which
-// worker.mjs puts in the runtime context: what the isolate really holds
-// (the Go heap never gives memory back to it).
+// wasmStats reports what worker.mjs counts across Go instances: the size
+// of this instance's linear memory (what the isolate really holds: the Go
+// heap never gives memory back), the largest seen by any instance, and
+// how many instances exited and were replaced.
 func wasmStats() map[string]any {
-	mem := js.Global().Get("context").Get("wasmMemory")
-	if mem.IsUndefined() {
-		return nil
+	ctx := js.Global().Get("context")
+	out := map[string]any{}
+	if mem := ctx.Get("wasmMemory"); mem.Type() == js.TypeObject {
+		out["wasm_memory_bytes"] = mem.Get("buffer").Get("byteLength").Int()
 	}
-	return map[string]any{"wasm_memory_bytes": mem.Get("buffer").Get("byteLength").Int()}
+	if st := ctx.Get("stats"); st.Type() == js.TypeObject {
+		for _, k := range []string{"restarts", "max_wasm_memory_bytes", "instance", "last_exit"} {
+			if v := st.Get(k); v.Type() == js.TypeNumber {
+				out[k] = v.Float()
+			} else if v.Type() == js.TypeString {
+				out[k] = v.String()
+			}
+		}
+	}
+	return out
 }

@@ -4,32 +4,74 @@ package main
 
 import (
 	"bytes"
-	"context"
+	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"path"
+	"syscall/js"
 	"time"
-
-	"github.com/syumai/workers/cloudflare"
-	"github.com/syumai/workers/cloudflare/fetch"
-	"github.com/syumai/workers/cloudflare/r2"
 )
 
-// assetsFS reads files from the Worker's static assets through their
-// binding (a Fetcher): name "models/lenet5/manifest.json" is the asset at
-// that path. A 404 is fs.ErrNotExist.
-type assetsFS struct {
-	client *fetch.Client
+// await waits for a JS Promise from a goroutine (never from inside a
+// callback) and releases both of its callbacks, whichever one ran.
+func await(p js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{v: arg0(args)}
+		return nil
+	})
+	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{err: jsError(arg0(args))}
+		return nil
+	})
+	p.Call("then", then, catch)
+	r := <-ch
+	then.Release()
+	catch.Release()
+	return r.v, r.err
 }
 
+func arg0(args []js.Value) js.Value {
+	if len(args) == 0 {
+		return js.Undefined()
+	}
+	return args[0]
+}
+
+func jsError(v js.Value) error {
+	if v.Type() == js.TypeObject && v.Get("message").Type() == js.TypeString {
+		return errors.New(v.Get("message").String())
+	}
+	return fmt.Errorf("%v", v)
+}
+
+// bytesOf awaits a Response's or an R2 object's arrayBuffer() and copies it.
+func bytesOf(obj js.Value) ([]byte, error) {
+	ab, err := await(obj.Call("arrayBuffer"))
+	if err != nil {
+		return nil, err
+	}
+	u := uint8Array.New(ab)
+	b := make([]byte, u.Get("byteLength").Int())
+	js.CopyBytesToGo(b, u)
+	return b, nil
+}
+
+// assetsFS reads files from the Worker's static assets through their
+// binding (a Fetcher): name "models/lenet5-mnist/manifest.json" is the
+// asset at that path. A 404 is fs.ErrNotExist.
+type assetsFS struct{ binding js.Value }
+
 func newAssetsFS(binding string) (fs.FS, error) {
-	b := cloudflare.GetBinding(binding)
-	if b.IsUndefined() || b.IsNull() {
+	b := envValue(binding)
+	if b.Type() != js.TypeObject || b.Get("fetch").Type() != js.TypeFunction {
 		return nil, fmt.Errorf("no binding %q: add \"assets\": {\"binding\": %q, ...} to wrangler.jsonc", binding, binding)
 	}
-	return assetsFS{fetch.NewClient(fetch.WithBinding(b))}, nil
+	return assetsFS{b}, nil
 }
 
 func (a assetsFS) Open(name string) (fs.File, error) {
@@ -37,22 +79,17 @@ func (a assetsFS) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
 	// The host is not used: the binding serves its own assets.
-	req, err := fetch.NewRequest(context.Background(), http.MethodGet, "https://assets.invalid/"+name, nil)
+	res, err := await(a.binding.Call("fetch", "https://assets.invalid/"+name))
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	res, err := a.client.Do(req, nil)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-	}
-	defer res.Body.Close()
-	switch {
-	case res.StatusCode == http.StatusNotFound:
+	switch status := res.Get("status").Int(); {
+	case status == 404:
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	case res.StatusCode != http.StatusOK:
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("assets answered %s", res.Status)}
+	case status != 200:
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("assets answered %d", status)}
 	}
-	b, err := io.ReadAll(res.Body)
+	b, err := bytesOf(res)
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
@@ -62,14 +99,14 @@ func (a assetsFS) Open(name string) (fs.File, error) {
 // r2FS reads files from an R2 bucket binding: name is the object key
 // prefix+name. A missing object is fs.ErrNotExist.
 type r2FS struct {
-	bucket *r2.Bucket
+	bucket js.Value
 	prefix string
 }
 
 func newR2FS(binding, prefix string) (fs.FS, error) {
-	b, err := r2.NewBucket(binding)
-	if err != nil {
-		return nil, fmt.Errorf("no R2 binding %q: add \"r2_buckets\": [{\"binding\": %q, \"bucket_name\": ...}] to wrangler.jsonc: %w", binding, binding, err)
+	b := envValue(binding)
+	if b.Type() != js.TypeObject || b.Get("get").Type() != js.TypeFunction {
+		return nil, fmt.Errorf("no R2 binding %q: add \"r2_buckets\": [{\"binding\": %q, \"bucket_name\": ...}] to wrangler.jsonc", binding, binding)
 	}
 	return r2FS{bucket: b, prefix: prefix}, nil
 }
@@ -79,18 +116,22 @@ func (r r2FS) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
 	key := path.Join(r.prefix, name)
-	obj, err := r.bucket.Get(key)
+	obj, err := await(r.bucket.Call("get", key))
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: key, Err: err}
 	}
-	if obj == nil || obj.Body == nil {
+	if obj.IsNull() || obj.IsUndefined() {
 		return nil, &fs.PathError{Op: "open", Path: key, Err: fs.ErrNotExist}
 	}
-	b, err := io.ReadAll(obj.Body)
+	b, err := bytesOf(obj)
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: key, Err: err}
 	}
-	return &file{name: name, Reader: bytes.NewReader(b), size: int64(len(b)), mod: obj.Uploaded}, nil
+	var mod time.Time
+	if u := obj.Get("uploaded"); u.Type() == js.TypeObject {
+		mod = time.UnixMilli(int64(u.Call("getTime").Float()))
+	}
+	return &file{name: name, Reader: bytes.NewReader(b), size: int64(len(b)), mod: mod}, nil
 }
 
 // file is a fetched file, held in memory.
