@@ -3,34 +3,38 @@
 // wasm/worker only wires it to the Workers runtime.
 //
 //	POST /v1/classify?model=ID&topk=K   image body -> {model, top:[{label,index,prob}], ms}
+//	POST /v1/predict?model=ID           image body -> {model, outputs:[{shape, data}], ms}
 //	GET  /v1/models                     the models with their input spec and sizes
-//	GET  /healthz                       model loads, cached models, runtime.MemStats
+//	GET  /healthz                       loads, failures, cached models, memory
+//	OPTIONS *                           CORS preflight (Config.AllowOrigins)
 //
-// Every failure is a JSON {error, status}: an empty or oversize body 413,
-// an unsupported content type 415, an undecodable image 400 (with the
+// Every failure is a JSON {error, status}: an empty or oversize body 413
+// (also an image whose decoding would not fit the decode budget), an
+// unsupported content type 415, an undecodable image 400 (with the
 // decoder's reason), an unknown model 404, a wrong method 405, a model
-// whose memory plan exceeds the budget 507. A panic in a handler becomes a
-// 500: the isolate survives.
+// whose memory plan exceeds the budget 507, too many requests at once or
+// a model that cannot be held beside one in use 503 with Retry-After, a
+// broken or unbuildable model 500, a store that fails 502. A failed model
+// is remembered (with Retry-After) and not tried again before its backoff
+// ends. A panic in a handler becomes a 500: the isolate survives.
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"io"
 	"io/fs"
+	"math"
 	"mime"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"webcnn/core"
-	"webcnn/core/data"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
 	"webcnn/models"
@@ -42,8 +46,16 @@ const (
 	IsolateMemory = 128_000_000
 	// DefaultBudget is what the models held at once may plan to use: the
 	// isolate's 128 MB less room for the Go runtime, the compiled module,
-	// a request body and a decoded image (DefaultMaxPixels * 16 bytes).
-	DefaultBudget = 64 << 20
+	// request bodies and the images being decoded (DefaultDecodeBudget).
+	DefaultBudget = 48 << 20
+	// DefaultDecodeBudget bounds the images decoded at once (header.cost):
+	// one 8-bit RGB PNG or JPEG of DefaultMaxPixels fits (16 bytes a
+	// pixel), a 16-bit PNG of that size does not (28 bytes a pixel).
+	DefaultDecodeBudget = 40 << 20
+	// DefaultMaxConcurrent is how many requests decode at once, and
+	// DefaultMaxQueue how many may wait for that before a 503.
+	DefaultMaxConcurrent = 4
+	DefaultMaxQueue      = 16
 	// DefaultMaxBody bounds a request body.
 	DefaultMaxBody = 4 << 20
 	// DefaultMaxPixels bounds a decoded image (each pixel takes 12 bytes as
@@ -69,15 +81,27 @@ type Config struct {
 	MaxBody int64
 	// MaxPixels bounds an image's width*height (0: DefaultMaxPixels).
 	MaxPixels int64
+	// DecodeBudget bounds the decoding cost of the images decoded at once
+	// (0: DefaultDecodeBudget); an image over it alone is a 413.
+	DecodeBudget int64
+	// MaxConcurrent and MaxQueue bound the requests decoding at once and
+	// those waiting to (0: the defaults); past the queue, a 503.
+	MaxConcurrent, MaxQueue int
+	// AllowOrigins are the origins that may call the API from a page
+	// (CORS); "*" is any. None: same-origin only.
+	AllowOrigins []string
 	// Stats, if set, adds fields to /healthz (the Worker adds the size of
-	// its WebAssembly memory).
+	// its WebAssembly memory, the largest seen and its restarts).
 	Stats func() map[string]any
+	// Now is the clock of failure backoff and eviction (nil: time.Now).
+	Now func() time.Time
 }
 
 // Server answers the Worker's routes. It is safe for concurrent use.
 type Server struct {
 	cfg      Config
 	reg      *registry
+	adm      *admission
 	mux      *http.ServeMux
 	started  time.Time
 	requests atomic.Int64
@@ -96,12 +120,26 @@ func New(c Config) *Server {
 	if c.MaxPixels <= 0 {
 		c.MaxPixels = DefaultMaxPixels
 	}
-	s := &Server{cfg: c, reg: newRegistry(c.Assets, c.Backend, c.Budget), mux: http.NewServeMux(), started: time.Now()}
+	if c.DecodeBudget <= 0 {
+		c.DecodeBudget = DefaultDecodeBudget
+	}
+	if c.MaxConcurrent <= 0 {
+		c.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if c.MaxQueue <= 0 {
+		c.MaxQueue = DefaultMaxQueue
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	s := &Server{cfg: c, reg: newRegistry(c.Assets, c.Backend, c.Budget, c.Now), adm: newAdmission(c.DecodeBudget, c.MaxConcurrent, c.MaxQueue),
+		mux: http.NewServeMux(), started: time.Now()}
 	s.mux.HandleFunc("/v1/classify", s.classify)
+	s.mux.HandleFunc("/v1/predict", s.predict)
 	s.mux.HandleFunc("/v1/models", s.models)
 	s.mux.HandleFunc("/healthz", s.healthz)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, http.StatusNotFound, "no route %s (routes: POST /v1/classify?model=ID&topk=K, GET /v1/models, GET /healthz)", r.URL.Path)
+		WriteError(w, http.StatusNotFound, "no route %s (routes: POST /v1/classify?model=ID&topk=K, POST /v1/predict?model=ID, GET /v1/models, GET /healthz)", r.URL.Path)
 	})
 	return s
 }
@@ -114,7 +152,44 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			WriteError(w, http.StatusInternalServerError, "internal error: %v", v)
 		}
 	}()
+	if !s.cors(w, r) {
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// cors adds the CORS headers for an allowed Origin and answers a
+// preflight (OPTIONS) itself; it returns whether to route the request.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	allowed := origin != "" && (slices.Contains(s.cfg.AllowOrigins, "*") || slices.Contains(s.cfg.AllowOrigins, origin))
+	if allowed {
+		h := w.Header()
+		if slices.Contains(s.cfg.AllowOrigins, "*") {
+			h.Set("Access-Control-Allow-Origin", "*")
+		} else {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+		}
+		h.Set("Access-Control-Expose-Headers", "Retry-After, Server-Timing")
+	}
+	if r.Method != http.MethodOptions {
+		return true
+	}
+	if origin != "" && !allowed {
+		WriteError(w, http.StatusForbidden, "origin %q may not call this API (allowed: %s)", origin, strings.Join(s.cfg.AllowOrigins, ", "))
+		return false
+	}
+	h := w.Header()
+	h.Set("Allow", "GET, HEAD, POST, OPTIONS")
+	if allowed {
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Max-Age", "86400")
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNoContent)
+	return false
 }
 
 // Error is the body of every failed request.
@@ -133,6 +208,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// fail answers err with its status, and Retry-After where a later
+// request may succeed.
+func fail(w http.ResponseWriter, err error) {
+	var re *retryError
+	if errors.As(err, &re) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(re.after.Seconds()))))
+	}
+	WriteError(w, loadStatus(err), "%v", err)
 }
 
 // allow answers 405 unless r's method is one of methods.
@@ -165,17 +250,8 @@ type Classification struct {
 
 func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if !allow(w, r, http.MethodPost) {
-		return
-	}
-	q := r.URL.Query()
-	id := q.Get("model")
-	if id == "" {
-		WriteError(w, http.StatusBadRequest, "missing ?model=ID (GET /v1/models lists them)")
-		return
-	}
 	k := DefaultTopK
-	if v := q.Get("topk"); v != "" {
+	if v := r.URL.Query().Get("topk"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			WriteError(w, http.StatusBadRequest, "topk %q is not a positive integer", v)
@@ -183,98 +259,132 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 		}
 		k = n
 	}
-	man, err := s.reg.manifest(id)
-	if err != nil {
-		s.loadError(w, id, err)
+	id, out, _, ok := s.run(w, r)
+	if !ok {
 		return
 	}
-	if err := s.reg.fits(man); err != nil {
-		s.loadError(w, id, err)
+	man, _ := s.reg.manifest(id)
+	top := models.Top(out, man.Output != "probabilities", man.Labels, k)
+	writeJSON(w, http.StatusOK, Classification{Model: id, Top: top, Ms: msSince(start)})
+}
+
+// Prediction is the answer of /v1/predict: the model's output tensors as
+// they are (logits, probabilities or a dense map), each with its shape.
+type Prediction struct {
+	Model   string   `json:"model"`
+	Outputs []Output `json:"outputs"`
+	Ms      float64  `json:"ms"`
+}
+
+// Output is one output tensor: its shape and its values in row-major order.
+type Output struct {
+	Shape []int     `json:"shape"`
+	Data  []float32 `json:"data"`
+}
+
+func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id, out, shape, ok := s.run(w, r)
+	if !ok {
 		return
+	}
+	writeJSON(w, http.StatusOK, Prediction{Model: id, Outputs: []Output{{Shape: shape, Data: out}}, Ms: msSince(start)})
+}
+
+// run is what /v1/classify and /v1/predict share: it checks the request,
+// decodes the image inside the decode budget, preprocesses it as the
+// manifest says and runs the model. On failure it has answered.
+func (s *Server) run(w http.ResponseWriter, r *http.Request) (string, []float32, []int, bool) {
+	if !allow(w, r, http.MethodPost) {
+		return "", nil, nil, false
+	}
+	id := r.URL.Query().Get("model")
+	if id == "" {
+		WriteError(w, http.StatusBadRequest, "missing ?model=ID (GET /v1/models lists them)")
+		return "", nil, nil, false
+	}
+	man, err := s.reg.manifest(id)
+	if err != nil {
+		fail(w, err)
+		return "", nil, nil, false
+	}
+	if err := s.reg.fits(man); err != nil {
+		fail(w, err)
+		return "", nil, nil, false
 	}
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || !imageTypes[mt] {
 		WriteError(w, http.StatusUnsupportedMediaType, "content type %q is not supported: send image/jpeg, image/png, image/webp or image/gif", ct)
-		return
+		return "", nil, nil, false
 	}
 	body, status, err := readBody(r, s.cfg.MaxBody)
 	if err != nil {
 		WriteError(w, status, "%v", err)
-		return
+		return "", nil, nil, false
 	}
-	img, status, err := decode(body, s.cfg.MaxPixels)
+	x, status, err := s.prepare(r, body, id, man)
 	if err != nil {
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", strconv.Itoa(int(retryAfterSaturated.Seconds())))
+		}
 		WriteError(w, status, "%v", err)
-		return
-	}
-	body = nil
-	x, err := models.Preprocess(img, man.Input)
-	if err != nil {
-		WriteError(w, http.StatusBadRequest, "%s: %v", id, err)
-		return
+		return "", nil, nil, false
 	}
 	m, err := s.reg.get(r.Context(), id)
 	if err != nil {
-		s.loadError(w, id, err)
-		return
+		fail(w, err)
+		return "", nil, nil, false
 	}
-	out, err := m.forward(x)
+	out, shape, err := m.forward(x)
 	if err != nil {
 		WriteError(w, http.StatusInternalServerError, "%s: %v", id, err)
-		return
+		return "", nil, nil, false
 	}
-	top := models.Top(out, man.Output != "probabilities", man.Labels, k)
-	writeJSON(w, http.StatusOK, Classification{Model: id, Top: top, Ms: msSince(start)})
+	return id, out, shape, true
 }
 
-// forward runs one preprocessed image through the model.
-func (m *loaded) forward(x []float32) ([]float32, error) {
+// prepare decodes body and preprocesses it for man's input, within the
+// pixel limit and the decode budget: the header is read first, and the
+// decoding's cost reserved before any pixel is.
+func (s *Server) prepare(r *http.Request, body []byte, id string, man *weights.Manifest) ([]float32, int, error) {
+	h, err := readHeader(body)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	if px := int64(h.w) * int64(h.h); px > s.cfg.MaxPixels || h.w <= 0 || h.h <= 0 {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%s image of %dx%d pixels: the limit is %d pixels", h.format, h.w, h.h, s.cfg.MaxPixels)
+	}
+	// The model's input and the resize's copy of it, in float32.
+	cost := h.cost + 8*int64(core.Shape(man.Input.Shape).Size())
+	if cost > s.cfg.DecodeBudget {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%s image of %dx%d pixels takes %d bytes to decode and prepare, over the decode budget of %d",
+			h.format, h.w, h.h, cost, s.cfg.DecodeBudget)
+	}
+	if err := s.adm.acquire(r.Context(), cost); err != nil {
+		if errors.Is(err, errSaturated) {
+			return nil, http.StatusServiceUnavailable, fmt.Errorf("too many requests at once: %v; retry in %v", err, retryAfterSaturated)
+		}
+		return nil, http.StatusServiceUnavailable, fmt.Errorf("waiting to decode: %v", err)
+	}
+	defer s.adm.release(cost)
+	img, err := decode(body, h)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	x, err := models.Preprocess(img, man.Input)
+	if err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("%s: %v", id, err)
+	}
+	return x, 0, nil
+}
+
+// forward runs one preprocessed image through the model and returns its
+// output with the output's shape.
+func (m *loaded) forward(x []float32) ([]float32, []int, error) {
 	m.mu.Lock() // one forward pass at a time per model: layers are shared
 	defer m.mu.Unlock()
-	return nn.Infer(m.backend, m.net, core.Shape(m.man.Input.Shape), x)
-}
-
-// readBody reads at most limit bytes: an empty or longer body is a 413.
-func readBody(r *http.Request, limit int64) ([]byte, int, error) {
-	if r.ContentLength > limit {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body of %d bytes exceeds the limit of %d", r.ContentLength, limit)
-	}
-	if r.Body == nil {
-		return nil, http.StatusRequestEntityTooLarge, errors.New("empty body: send the image's bytes")
-	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	switch {
-	case err != nil:
-		return nil, http.StatusBadRequest, fmt.Errorf("reading the body: %v", err)
-	case int64(len(b)) > limit:
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body exceeds the limit of %d bytes", limit)
-	case len(b) == 0:
-		return nil, http.StatusRequestEntityTooLarge, errors.New("empty body: send the image's bytes")
-	}
-	return b, 0, nil
-}
-
-// decode checks the image's size from its header before decoding it: a
-// small file may declare a huge picture.
-func decode(b []byte, maxPixels int64) (*data.Image, int, error) {
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
-	if err != nil {
-		return nil, http.StatusBadRequest, fmt.Errorf("cannot decode the image: %v", err)
-	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels || cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%s image of %dx%d pixels: the limit is %d pixels", format, cfg.Width, cfg.Height, maxPixels)
-	}
-	img, _, err := data.Decode(bytes.NewReader(b))
-	if err != nil {
-		return nil, http.StatusBadRequest, fmt.Errorf("cannot decode the %s image: %v", format, err)
-	}
-	return img, 0, nil
-}
-
-// loadError maps a model's failure to its status.
-func (s *Server) loadError(w http.ResponseWriter, id string, err error) {
-	WriteError(w, loadStatus(err), "%v", err)
+	return nn.InferShape(m.backend, m.net, core.Shape(m.man.Input.Shape), x)
 }
 
 // ModelInfo describes one model in /v1/models.
@@ -303,7 +413,7 @@ func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 	}
 	ids, err := ReadIndex(s.cfg.Assets)
 	if err != nil {
-		WriteError(w, loadStatus(err), "%v", err)
+		fail(w, storeError(err))
 		return
 	}
 	infos := make([]ModelInfo, 0, len(ids))
@@ -339,16 +449,22 @@ func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 // Health is the answer of /healthz.
 type Health struct {
 	Status string `json:"status"`
-	// Loads counts model loads since the isolate started (a cached model
-	// is not loaded again); LoadsByModel splits it by id.
+	// Loads counts model loads since the Go instance started (a cached
+	// model is not loaded again); LoadsByModel splits it by id.
 	Loads        int64            `json:"loads"`
 	LoadsByModel map[string]int64 `json:"loads_by_model"`
-	Loaded       []string         `json:"loaded"`
-	Requests     int64            `json:"requests"`
-	UptimeS      float64          `json:"uptime_s"`
-	BudgetBytes  int64            `json:"budget_bytes"`
-	Memory       Memory           `json:"memory"`
-	Extra        map[string]any   `json:"extra,omitempty"`
+	// Failures counts failed manifest reads and loads (a remembered
+	// failure is not tried, so not counted, again before its backoff
+	// ends); LastErrors holds each failing model's error.
+	Failures        int64             `json:"failures"`
+	FailuresByModel map[string]int64  `json:"failures_by_model"`
+	LastErrors      map[string]string `json:"last_errors"`
+	Loaded          []string          `json:"loaded"`
+	Requests        int64             `json:"requests"`
+	UptimeS         float64           `json:"uptime_s"`
+	BudgetBytes     int64             `json:"budget_bytes"`
+	Memory          Memory            `json:"memory"`
+	Extra           map[string]any    `json:"extra,omitempty"`
 }
 
 // Memory is the part of runtime.MemStats that sizes the isolate.
@@ -367,8 +483,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	loads, byModel, loaded := s.reg.stats()
-	h := Health{Status: "ok", Loads: loads, LoadsByModel: byModel, Loaded: loaded,
+	st := s.reg.stats()
+	h := Health{Status: "ok", Loads: st.loads, LoadsByModel: st.byModel, Loaded: st.held,
+		Failures: st.failures, FailuresByModel: st.failedBy, LastErrors: st.lastErrors,
 		Requests: s.requests.Load(), UptimeS: time.Since(s.started).Seconds(), BudgetBytes: s.cfg.Budget,
 		Memory: Memory{HeapAlloc: ms.HeapAlloc, HeapInuse: ms.HeapInuse, HeapSys: ms.HeapSys, Sys: ms.Sys, TotalAlloc: ms.TotalAlloc, NumGC: ms.NumGC}}
 	if s.cfg.Stats != nil {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"webcnn/core"
 	"webcnn/core/cpu"
@@ -82,6 +83,17 @@ func do(t *testing.T, h http.Handler, method, target, ctype string, body []byte,
 // its own load, build and forward pass on a fresh CPU backend.
 func reference(t *testing.T, id string, body []byte, k int) []models.Class {
 	t.Helper()
+	m, err := weights.ReadManifest(os.DirFS(root), path.Join("models", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return models.Top(referenceOutput(t, id, body), true, m.Labels, k)
+}
+
+// referenceOutput is the model's raw output for body, computed as
+// reference does.
+func referenceOutput(t *testing.T, id string, body []byte) []float32 {
+	t.Helper()
 	m, err := weights.Load(context.Background(), os.DirFS(root), path.Join("models", id), weights.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +123,7 @@ func reference(t *testing.T, id string, body []byte, k int) []models.Class {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return models.Top(out, true, m.Manifest.Labels, k)
+	return out
 }
 
 func health(t *testing.T, h http.Handler) api.Health {
@@ -195,19 +207,29 @@ func TestLoadsOnce(t *testing.T) {
 }
 
 // TestEviction gives a budget that holds MobileNetV3-Small (and its load)
-// but not LeNet-5 beside it: loading MobileNet evicts LeNet, and LeNet
-// then loads a second time.
+// but not LeNet-5 beside it: MobileNet waits (503) while LeNet was used
+// within MinResidency, then evicts it; LeNet then loads a second time.
 func TestEviction(t *testing.T) {
 	man, err := weights.ReadManifest(os.DirFS(root), "models/mobilenet_v3_small")
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := newClock()
 	budget := 2*man.Memory.ParamBytes + man.Memory.ActivationBytes + 1000
-	s := newServer(api.Config{Budget: budget})
+	s := newServer(api.Config{Budget: budget, Now: clock.now})
 	samples, _ := demo.Samples()
-	for _, id := range []string{"lenet5", "mobilenet_v3_small", "lenet5"} {
-		if w := do(t, s, http.MethodPost, "/v1/classify?model="+id, "image/png", samples[0].Body, nil); w.Code != http.StatusOK {
-			t.Fatalf("%s: %d %s", id, w.Code, w.Body)
+	for _, step := range []struct {
+		id     string
+		wait   time.Duration
+		status int
+	}{{"lenet5", 0, 200}, {"mobilenet_v3_small", 0, 503}, {"mobilenet_v3_small", api.MinResidency, 200}, {"lenet5", 0, 200}} {
+		clock.advance(step.wait)
+		w := do(t, s, http.MethodPost, "/v1/classify?model="+step.id, "image/png", samples[0].Body, nil)
+		if w.Code != step.status {
+			t.Fatalf("%s after %v: %d %s, want %d", step.id, step.wait, w.Code, w.Body, step.status)
+		}
+		if w.Code == 503 && w.Header().Get("Retry-After") != "30" {
+			t.Errorf("503 with Retry-After %q, want 30", w.Header().Get("Retry-After"))
 		}
 	}
 	hz := health(t, s)
@@ -333,7 +355,7 @@ func TestErrors(t *testing.T) {
 		{"over budget", api.Config{Budget: 1 << 20}, "POST", "/v1/classify?model=mobilenet_v3_small", "image/png", png, 507, "does not fit the isolate"},
 		{"load over budget", api.Config{Budget: 2 * 177704}, "POST", "/v1/classify?model=lenet5", "image/png", png, 507, "while loading"},
 		{"corrupt chunk", api.Config{Assets: corrupt}, "POST", "/v1/classify?model=lenet5", "image/png", png, 500, "integrity check failed"},
-		{"missing chunk", api.Config{Assets: missing}, "POST", "/v1/classify?model=lenet5", "image/png", png, 502, "file does not exist"},
+		{"missing chunk", api.Config{Assets: missing}, "POST", "/v1/classify?model=lenet5", "image/png", png, 500, "file does not exist"},
 		{"panic", api.Config{Assets: panicFS{}}, "POST", "/v1/classify?model=lenet5", "image/png", png, 500, "internal error: store exploded"},
 	}
 	for _, tt := range tests {

@@ -23,7 +23,7 @@ func Example() {
 		fmt.Print(w.Code, " ", w.Body)
 	}
 	// Output:
-	// 200 {"models":[],"budget_bytes":67108864}
+	// 200 {"models":[],"budget_bytes":50331648}
 	// 405 {"error":"method GET not allowed on /v1/classify (use POST)","status":405}
 	// 404 {"error":"unknown model \"lenet5\" (no models are installed)","status":404}
 }

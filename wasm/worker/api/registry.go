@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"webcnn/core"
 	"webcnn/core/nn"
@@ -21,18 +22,61 @@ import (
 // ErrUnknownModel reports a model id with no manifest in the assets.
 var ErrUnknownModel = errors.New("unknown model")
 
-// loadStatus is the HTTP status of a model's failure.
+// errStore marks a failure of the weights' store itself (502); errBusy a
+// model that cannot be held now without evicting one in use (503).
+var (
+	errStore = errors.New("the weights' store failed")
+	errBusy  = errors.New("busy")
+)
+
+// retryError is a failure that a later request may not meet: its status
+// comes from err, and the answer says when to retry.
+type retryError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
+
+// loadStatus is the HTTP status of a model's failure: 502 only where the
+// store failed; a broken or unbuildable model is the server's 500.
 func loadStatus(err error) int {
 	switch {
 	case errors.Is(err, ErrUnknownModel):
 		return http.StatusNotFound
 	case errors.Is(err, weights.ErrBudget):
 		return http.StatusInsufficientStorage
-	case errors.Is(err, weights.ErrIntegrity), errors.Is(err, weights.ErrManifest):
-		return http.StatusInternalServerError
+	case errors.Is(err, errBusy):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, errStore):
+		return http.StatusBadGateway
 	}
-	return http.StatusBadGateway // the weights' store failed
+	return http.StatusInternalServerError
 }
+
+// storeError marks err as the store's failure unless it says something
+// about the files themselves (missing, corrupted, malformed).
+func storeError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrInvalid) &&
+		!errors.Is(err, weights.ErrIntegrity) && !errors.Is(err, weights.ErrManifest) {
+		return fmt.Errorf("%w: %w", errStore, err)
+	}
+	return err
+}
+
+// Backoff of remembered failures: the first is remembered FailureBackoff,
+// each further one twice as long, up to MaxFailureBackoff.
+const (
+	FailureBackoff    = 5 * time.Second
+	MaxFailureBackoff = 5 * time.Minute
+	// MinResidency is how long a model stays held after its last use
+	// before a model that does not fit beside it may evict it: two models
+	// that do not fit together do not reload on alternate requests; the
+	// second is answered 503 with Retry-After meanwhile.
+	MinResidency = 30 * time.Second
+)
 
 // registry holds the manifests read and the models built, once per
 // isolate: concurrent first requests for a model share one load.
@@ -40,13 +84,16 @@ type registry struct {
 	fsys    fs.FS
 	backend core.Backend
 	budget  int64
+	now     func() time.Time
 
 	mu        sync.Mutex
 	manifests map[string]*weights.Manifest
 	models    map[string]*entry
-	tick      int64
+	failed    map[string]*failure
 	loads     int64
 	byModel   map[string]int64
+	failures  int64
+	failedBy  map[string]int64
 }
 
 // entry is a model being loaded (done open) or loaded.
@@ -55,7 +102,15 @@ type entry struct {
 	m        *loaded
 	err      error
 	plan     int64
-	lastUsed int64
+	lastUsed time.Time
+}
+
+// failure is a remembered failure of a model: its manifest or its load
+// is not tried again before until.
+type failure struct {
+	err   error
+	n     int
+	until time.Time
 }
 
 // loaded is a built model.
@@ -66,9 +121,10 @@ type loaded struct {
 	backend core.Backend
 }
 
-func newRegistry(fsys fs.FS, b core.Backend, budget int64) *registry {
-	return &registry{fsys: fsys, backend: b, budget: budget,
-		manifests: map[string]*weights.Manifest{}, models: map[string]*entry{}, byModel: map[string]int64{}}
+func newRegistry(fsys fs.FS, b core.Backend, budget int64, now func() time.Time) *registry {
+	return &registry{fsys: fsys, backend: b, budget: budget, now: now,
+		manifests: map[string]*weights.Manifest{}, models: map[string]*entry{}, failed: map[string]*failure{},
+		byModel: map[string]int64{}, failedBy: map[string]int64{}}
 }
 
 // validID accepts the names a model directory may have, and nothing that
@@ -88,6 +144,37 @@ func validID(id string) bool {
 // dir is a model's directory in the assets.
 func dir(id string) string { return path.Join("models", id) }
 
+// remembered returns id's remembered failure, if it is still fresh; r.mu
+// is held.
+func (r *registry) remembered(id string) error {
+	f := r.failed[id]
+	if f == nil {
+		return nil
+	}
+	left := f.until.Sub(r.now())
+	if left <= 0 {
+		return nil
+	}
+	return &retryError{err: fmt.Errorf("%w (failed %d times; not tried again for %v)", f.err, f.n, left.Round(time.Second)), after: left}
+}
+
+// fail remembers err for id, for twice as long as the time before.
+func (r *registry) fail(id string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := r.failed[id]
+	if f == nil {
+		f = &failure{}
+		r.failed[id] = f
+	}
+	f.n++
+	f.err = err
+	d := FailureBackoff << min(f.n-1, 16)
+	f.until = r.now().Add(min(d, MaxFailureBackoff))
+	r.failures++
+	r.failedBy[id]++
+}
+
 // manifest returns a model's manifest, read once.
 func (r *registry) manifest(id string) (*weights.Manifest, error) {
 	if !validID(id) {
@@ -95,11 +182,15 @@ func (r *registry) manifest(id string) (*weights.Manifest, error) {
 	}
 	r.mu.Lock()
 	m := r.manifests[id]
+	err := r.remembered(id)
 	r.mu.Unlock()
 	if m != nil {
 		return m, nil
 	}
-	m, err := weights.ReadManifest(r.fsys, dir(id))
+	if err != nil {
+		return nil, err
+	}
+	m, err = weights.ReadManifest(r.fsys, dir(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		have := "see GET /v1/models"
 		if ids, err := ReadIndex(r.fsys); err == nil && len(ids) > 0 {
@@ -110,7 +201,9 @@ func (r *registry) manifest(id string) (*weights.Manifest, error) {
 		return nil, fmt.Errorf("%w %q (%s)", ErrUnknownModel, id, have)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("model %q: %w", id, err)
+		err = storeError(fmt.Errorf("model %q: %w", id, err))
+		r.fail(id, err)
+		return nil, err
 	}
 	r.mu.Lock()
 	r.manifests[id] = m
@@ -125,15 +218,16 @@ func (r *registry) fits(m *weights.Manifest) error {
 	if err := m.CheckBudget(r.budget); err != nil {
 		return fmt.Errorf("model does not fit the isolate: %w", err)
 	}
-	if peak := 2*m.Memory.ParamBytes + m.Memory.ActivationBytes; peak > r.budget {
+	if peak := loadPeak(m); peak > r.budget {
 		return fmt.Errorf("model does not fit the isolate: %q needs %d bytes while loading (its %d bytes of parameters twice, plus activations), budget %d: %w",
 			m.Model, peak, m.Memory.ParamBytes, r.budget, weights.ErrBudget)
 	}
 	return nil
 }
 
-// plan is the memory a held model takes.
-func plan(m *weights.Manifest) int64 { return m.Memory.ParamBytes + m.Memory.ActivationBytes }
+// plan is the memory a held model takes; loadPeak what its load takes.
+func plan(m *weights.Manifest) int64     { return m.Memory.ParamBytes + m.Memory.ActivationBytes }
+func loadPeak(m *weights.Manifest) int64 { return 2*m.Memory.ParamBytes + m.Memory.ActivationBytes }
 
 // get returns the model built for id, loading it on first use.
 func (r *registry) get(ctx context.Context, id string) (*loaded, error) {
@@ -145,15 +239,23 @@ func (r *registry) get(ctx context.Context, id string) (*loaded, error) {
 		return nil, err
 	}
 	r.mu.Lock()
-	r.tick++
+	now := r.now()
 	if e := r.models[id]; e != nil {
-		e.lastUsed = r.tick
+		e.lastUsed = now
 		r.mu.Unlock()
 		<-e.done
 		return e.m, e.err
 	}
-	evicted := r.evict(2*man.Memory.ParamBytes + man.Memory.ActivationBytes)
-	e := &entry{done: make(chan struct{}), plan: plan(man), lastUsed: r.tick}
+	if err := r.remembered(id); err != nil {
+		r.mu.Unlock()
+		return nil, err
+	}
+	evicted, err := r.evict(id, loadPeak(man))
+	if err != nil {
+		r.mu.Unlock()
+		return nil, err
+	}
+	e := &entry{done: make(chan struct{}), plan: plan(man), lastUsed: now}
 	r.models[id] = e
 	r.mu.Unlock()
 	if evicted {
@@ -162,11 +264,15 @@ func (r *registry) get(ctx context.Context, id string) (*loaded, error) {
 
 	// A client that goes away must not fail the load for the others.
 	m, err := r.load(context.WithoutCancel(ctx), id)
+	if err != nil {
+		r.fail(id, err)
+	}
 	r.mu.Lock()
 	e.m, e.err = m, err
 	if err != nil {
-		delete(r.models, id) // a later request tries again
+		delete(r.models, id)
 	} else {
+		delete(r.failed, id)
 		r.loads++
 		r.byModel[id]++
 	}
@@ -175,41 +281,62 @@ func (r *registry) get(ctx context.Context, id string) (*loaded, error) {
 	return m, err
 }
 
-// evict drops the least recently used loaded models until need more
-// bytes fit the budget; r.mu is held.
-func (r *registry) evict(need int64) bool {
+// evict drops loaded models, least recently used first, until need more
+// bytes fit the budget. A model used within MinResidency is not dropped:
+// then nothing is, and the answer is errBusy with the time until one may
+// be. r.mu is held.
+func (r *registry) evict(id string, need int64) (bool, error) {
 	var held int64
 	for _, e := range r.models {
 		held += e.plan
 	}
-	evicted := false
-	for held+need > r.budget {
-		var lru string
-		for id, e := range r.models {
-			select {
-			case <-e.done:
-			default:
-				continue // still loading
-			}
-			if lru == "" || e.lastUsed < r.models[lru].lastUsed {
-				lru = id
-			}
-		}
-		if lru == "" {
-			break
-		}
-		held -= r.models[lru].plan
-		delete(r.models, lru)
-		evicted = true
+	if held+need <= r.budget {
+		return false, nil
 	}
-	return evicted
+	type cand struct {
+		id   string
+		e    *entry
+		idle time.Duration
+	}
+	var cands []cand
+	now := r.now()
+	for cid, e := range r.models {
+		select {
+		case <-e.done:
+			cands = append(cands, cand{cid, e, now.Sub(e.lastUsed)})
+		default: // still loading
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].idle > cands[j].idle })
+	free, n := held, 0
+	for n < len(cands) && free+need > r.budget && cands[n].idle >= MinResidency {
+		free -= cands[n].e.plan
+		n++
+	}
+	if free+need > r.budget {
+		wait := time.Second
+		if n < len(cands) {
+			wait = max(wait, MinResidency-cands[n].idle)
+		}
+		var busy []string
+		for _, c := range cands[n:] {
+			busy = append(busy, c.id)
+		}
+		sort.Strings(busy)
+		return false, &retryError{after: wait, err: fmt.Errorf("%w: model %q does not fit beside %s, used in the last %v (budget %d bytes); retry in %v",
+			errBusy, id, strings.Join(busy, ", "), MinResidency, r.budget, wait.Round(time.Second))}
+	}
+	for _, c := range cands[:n] {
+		delete(r.models, c.id)
+	}
+	return n > 0, nil
 }
 
 // load reads, verifies and builds a model.
 func (r *registry) load(ctx context.Context, id string) (*loaded, error) {
 	wm, err := weights.Load(ctx, r.fsys, dir(id), weights.LoadOptions{Budget: r.budget})
 	if err != nil {
-		return nil, fmt.Errorf("model %q: %w", id, err)
+		return nil, storeError(fmt.Errorf("model %q: %w", id, err))
 	}
 	net, err := models.Build(r.backend, wm)
 	if err != nil {
@@ -219,7 +346,27 @@ func (r *registry) load(ctx context.Context, id string) (*loaded, error) {
 	if net, _, err = models.FoldForInference(net); err != nil {
 		return nil, fmt.Errorf("model %q: %w", id, err)
 	}
-	return &loaded{man: wm.Manifest, net: net, backend: r.backend}, nil
+	m := &loaded{man: wm.Manifest, net: net, backend: r.backend}
+	if err := m.checkOutput(); err != nil {
+		return nil, fmt.Errorf("model %q: %w", id, err)
+	}
+	return m, nil
+}
+
+// checkOutput runs the model once on zeros: the input shape must fit the
+// network, and a classifier's output must have one value per label.
+func (m *loaded) checkOutput() error {
+	if len(m.man.Input.Shape) == 0 {
+		return nil // a dynamic input: checked by each request
+	}
+	out, shape, err := m.forward(make([]float32, core.Shape(m.man.Input.Shape).Size()))
+	if err != nil {
+		return fmt.Errorf("input %v: %w", m.man.Input.Shape, err)
+	}
+	if len(m.man.Labels) > 0 && len(out) != len(m.man.Labels) {
+		return fmt.Errorf("%w: %d labels for an output of %d values (shape %v)", weights.ErrManifest, len(m.man.Labels), len(out), shape)
+	}
+	return nil
 }
 
 // isLoaded says whether id is built and held.
@@ -230,20 +377,33 @@ func (r *registry) isLoaded(id string) bool {
 	return e != nil && e.m != nil
 }
 
-// stats returns the load counters and the ids held.
-func (r *registry) stats() (int64, map[string]int64, []string) {
+// registryStats are the registry's counters for /healthz.
+type registryStats struct {
+	loads, failures   int64
+	byModel, failedBy map[string]int64
+	held              []string
+	lastErrors        map[string]string
+}
+
+func (r *registry) stats() registryStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	by := make(map[string]int64, len(r.byModel))
+	s := registryStats{loads: r.loads, failures: r.failures, byModel: map[string]int64{}, failedBy: map[string]int64{},
+		held: []string{}, lastErrors: map[string]string{}}
 	for id, n := range r.byModel {
-		by[id] = n
+		s.byModel[id] = n
 	}
-	held := []string{}
+	for id, n := range r.failedBy {
+		s.failedBy[id] = n
+	}
+	for id, f := range r.failed {
+		s.lastErrors[id] = f.err.Error()
+	}
 	for id, e := range r.models {
 		if e.m != nil {
-			held = append(held, id)
+			s.held = append(s.held, id)
 		}
 	}
-	sort.Strings(held)
-	return r.loads, by, held
+	sort.Strings(s.held)
+	return s
 }
