@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -17,51 +16,54 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"webcnn/core/cpu"
 	"webcnn/wasm/worker/api"
-	"webcnn/wasm/worker/demo"
 )
 
-// Load test: requests, concurrency.
 const (
-	loadRequests    = 500
-	loadConcurrency = 8
 	// maxUploadGzip bounds the Worker upload's gzip size (the brief's
 	// 3 MB; Cloudflare's limits are 3 MB free and 10 MB paid, compressed).
 	maxUploadGzip = 3_000_000
+	// pageOrigin is the origin the test Worker allows (ALLOW_ORIGINS).
+	pageOrigin = "https://page.example"
 )
 
 type env struct {
 	repo, site, config string
 	path               []string // PATH with Node 22 first
-	native             http.Handler
-	samples            []demo.Sample
+	nativeH            http.Handler
+	samples            []sample
 }
 
+// TestWorker builds the Worker with its default models, runs it in
+// wrangler dev on loopback and checks it as a client would: answers equal
+// to the same Go code run natively, every error status, the soak (load,
+// leaks, a crash), CPU time per model, the upload size and weights from R2.
 func TestWorker(t *testing.T) {
 	if os.Getenv("CNN_WORKER_E2E") != "1" {
 		t.Skip("set CNN_WORKER_E2E=1 to build the Worker and run it in wrangler dev (needs npm install)")
 	}
 	e := setup(t)
-	base := e.startWrangler(t, "assets", []string{"--persist-to", t.TempDir()})
+	base := e.startWrangler(t, "assets", []string{"--persist-to", t.TempDir(), "--var", "ALLOW_ORIGINS:" + pageOrigin})
 
-	t.Run("classify", func(t *testing.T) { e.classify(t, base, []string{"lenet5", "mobilenet_v3_small"}) })
+	t.Run("classify", func(t *testing.T) { e.classify(t, base, e.samples) })
 	t.Run("loads once", func(t *testing.T) {
 		h := health(t, base)
-		if h.Loads != 2 || h.LoadsByModel["lenet5"] != 1 || h.LoadsByModel["mobilenet_v3_small"] != 1 {
+		if h.Loads != 2 || h.LoadsByModel[lenet] != 1 || h.LoadsByModel[paddle] != 1 {
 			t.Errorf("after several requests per model: loads %d %v, want one load each", h.Loads, h.LoadsByModel)
 		}
 	})
 	t.Run("errors", func(t *testing.T) { e.errors(t, base) })
-	t.Run("load", func(t *testing.T) { e.load(t, base) })
+	t.Run("soak", func(t *testing.T) { e.soak(t, base) })
+	t.Run("cpu", func(t *testing.T) { e.cpu(t, base) })
+	// The production build (no crash route) for the upload and R2.
+	e.run(t, "sh", "wasm/worker/build.sh")
 	t.Run("upload size", func(t *testing.T) { e.uploadSize(t) })
 	t.Run("r2", func(t *testing.T) { e.r2(t) })
 }
@@ -83,13 +85,13 @@ func setup(t *testing.T) *env {
 	e.path = []string{"PATH=" + nodeBin + string(os.PathListSeparator) + os.Getenv("PATH"), "WRANGLER_SEND_METRICS=false", "CI=true"}
 
 	t0 := time.Now()
-	if err := demo.Write(e.site, 1); err != nil {
-		t.Fatal(err)
-	}
-	e.run(t, "sh", "wasm/worker/build.sh")
-	t.Logf("demo models and Worker built in %v", time.Since(t0).Round(time.Millisecond))
-	e.native = api.New(api.Config{Assets: os.DirFS(e.site), Backend: cpu.New()})
-	if e.samples, err = demo.Samples(); err != nil {
+	// The default models as the Makefile writes them (real weights).
+	e.run(t, "go", "run", "./wasm/worker", "-demo", e.site)
+	// A test build: crashPath kills the Go instance (crash_js.go).
+	e.run(t, "sh", "wasm/worker/build.sh", "-tags", "workercrash")
+	t.Logf("models and Worker built in %v", time.Since(t0).Round(time.Millisecond))
+	e.nativeH = api.New(api.Config{Assets: os.DirFS(e.site), Backend: cpu.New()})
+	if e.samples, err = goodSamples(); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -188,72 +190,137 @@ func tail(s string, n int) string {
 	return s
 }
 
-var client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: loadConcurrency}}
+var client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: soakConcurrency}}
 
-// post sends a request to the Worker.
-func post(base, method, target, ctype string, body []byte) (int, []byte, time.Duration, error) {
+// result is the Worker's answer to one request.
+type result struct {
+	code   int
+	body   []byte
+	header http.Header
+	dur    time.Duration
+}
+
+// send sends a request to the Worker; hdr holds extra headers (name,
+// value pairs). Every answer must be JSON.
+func send(base, method, target, ctype string, body []byte, hdr ...string) (result, error) {
 	req, err := http.NewRequest(method, base+target, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, 0, err
+		return result{}, err
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
 	t0 := time.Now()
 	res, err := client.Do(req)
 	if err != nil {
-		return 0, nil, 0, err
+		return result{}, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err == nil && res.Header.Get("Content-Type") != "application/json" {
 		err = fmt.Errorf("content type %q: %.200s", res.Header.Get("Content-Type"), b)
 	}
-	return res.StatusCode, b, time.Since(t0), err
+	return result{res.StatusCode, b, res.Header, time.Since(t0)}, err
 }
 
-// nativeClassify runs the same request through the api handler in-process
-// (cpu.New() on this machine).
-func (e *env) nativeClassify(t *testing.T, target string, s demo.Sample) api.Classification {
+// post is send without the headers.
+func post(base, method, target, ctype string, body []byte) (int, []byte, time.Duration, error) {
+	r, err := send(base, method, target, ctype, body)
+	return r.code, r.body, r.dur, err
+}
+
+// native runs the same request through the api handler in-process
+// (cpu.New() on this machine): the answer the Worker must give.
+func (e *env) native(t *testing.T, target string, s sample) []byte {
 	req := httptest.NewRequest(http.MethodPost, target, bytes.NewReader(s.Body))
 	req.Header.Set("Content-Type", s.ContentType)
 	w := httptest.NewRecorder()
-	e.native.ServeHTTP(w, req)
-	var c api.Classification
-	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &c) != nil {
+	e.nativeH.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
 		t.Fatalf("native %s %s: %d %s", target, s.Name, w.Code, w.Body)
 	}
-	return c
+	return w.Body.Bytes()
 }
 
-// classify compares the Worker's answers with the native ones: every
-// sample for LeNet-5, one format per picture for MobileNetV3-Small.
-func (e *env) classify(t *testing.T, base string, ids []string) {
-	for _, id := range ids {
-		for i, s := range e.samples {
-			if id == "mobilenet_v3_small" && i%len(demo.Formats) != (i/len(demo.Formats))%len(demo.Formats) {
-				continue
+// sameClassification compares the Worker's /v1/classify answer with the
+// native one: the same classes in the same order, probabilities within
+// 1e-5.
+func sameClassification(got, want []byte) error {
+	var g, w api.Classification
+	if err := json.Unmarshal(got, &g); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		return err
+	}
+	if g.Model != w.Model || len(g.Top) != len(w.Top) {
+		return fmt.Errorf("worker %s, native %s", got, want)
+	}
+	for i := range g.Top {
+		if g.Top[i].Index != w.Top[i].Index || g.Top[i].Label != w.Top[i].Label || math.Abs(float64(g.Top[i].Prob-w.Top[i].Prob)) > 1e-5 {
+			return fmt.Errorf("class %d: worker %+v, native %+v", i, g.Top[i], w.Top[i])
+		}
+	}
+	return nil
+}
+
+// samePrediction compares /v1/predict answers: shapes equal, values
+// within 1e-5 (relative to the largest).
+func samePrediction(got, want []byte) error {
+	var g, w api.Prediction
+	if err := json.Unmarshal(got, &g); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		return err
+	}
+	if len(g.Outputs) != len(w.Outputs) || len(g.Outputs) == 0 {
+		return fmt.Errorf("worker %d outputs, native %d", len(g.Outputs), len(w.Outputs))
+	}
+	for k := range g.Outputs {
+		go_, wo := g.Outputs[k], w.Outputs[k]
+		if fmt.Sprint(go_.Shape) != fmt.Sprint(wo.Shape) || len(go_.Data) != len(wo.Data) {
+			return fmt.Errorf("output %d: worker shape %v (%d values), native %v (%d)", k, go_.Shape, len(go_.Data), wo.Shape, len(wo.Data))
+		}
+		scale := 1.0
+		for _, v := range wo.Data {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		for i := range go_.Data {
+			if math.Abs(float64(go_.Data[i]-wo.Data[i])) > 1e-5*scale {
+				return fmt.Errorf("output %d value %d: worker %v, native %v", k, i, go_.Data[i], wo.Data[i])
 			}
-			target := "/v1/classify?model=" + id + "&topk=3"
-			code, body, d, err := post(base, http.MethodPost, target, s.ContentType, s.Body)
-			if err != nil || code != http.StatusOK {
-				t.Fatalf("%s %s: %d %s %v", id, s.Name, code, body, err)
-			}
-			var got api.Classification
-			if err := json.Unmarshal(body, &got); err != nil {
-				t.Fatal(err)
-			}
-			want := e.nativeClassify(t, target, s)
-			if got.Model != id || len(got.Top) != 3 {
-				t.Fatalf("%s %s: %s", id, s.Name, body)
-			}
-			g, w := got.Top[0], want.Top[0]
-			ok := g.Index == w.Index && math.Abs(float64(g.Prob-w.Prob)) <= 1e-5
-			t.Logf("%-20s %-13s worker top-1 %4d p=%.6f  native %4d p=%.6f  worker %6.1f ms (round trip %v)  %s",
-				id, s.Name, g.Index, g.Prob, w.Index, w.Prob, got.Ms, d.Round(time.Millisecond), map[bool]string{true: "same", false: "DIFFERENT"}[ok])
-			if !ok {
-				t.Errorf("%s %s: worker top-1 %+v, native %+v (worker top %+v, native top %+v)", id, s.Name, g, w, got.Top, want.Top)
-			}
+		}
+	}
+	return nil
+}
+
+// classify sends every sample to its model once, and every fourth to
+// /v1/predict: the answers must equal the native ones.
+func (e *env) classify(t *testing.T, base string, samples []sample) {
+	for i, s := range samples {
+		target := "/v1/classify?model=" + s.model + "&topk=3"
+		if i%4 == 0 {
+			target = "/v1/predict?model=" + s.model
+		}
+		code, body, d, err := post(base, http.MethodPost, target, s.ContentType, s.Body)
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("%s %s: %d %s %v", target, s.Name, code, body, err)
+		}
+		want := e.native(t, target, s)
+		check := sameClassification
+		if i%4 == 0 {
+			check = samePrediction
+		}
+		if err := check(body, want); err != nil {
+			t.Errorf("%s %s: %v", target, s.Name, err)
+			continue
+		}
+		if i%8 == 0 {
+			t.Logf("%-40s %-22s same as native (round trip %v): %.120s", target, s.Name, d.Round(time.Millisecond), body)
 		}
 	}
 }
@@ -268,118 +335,31 @@ func health(t *testing.T, base string) api.Health {
 	return h
 }
 
-// errors sends each bad request; the isolate must survive them all.
+// errors sends each kind of bad request once: each must be its 4xx with
+// a message naming what was wrong, and the isolate must survive them all.
 func (e *env) errors(t *testing.T, base string) {
 	before := health(t, base)
-	png := e.samples[0].Body
-	huge := bytes.Repeat([]byte{0xff}, api.DefaultMaxBody+1)
-	tests := []struct {
-		name, method, target, ctype string
-		body                        []byte
-		status                      int
-		substr                      string
-	}{
-		{"wrong method", "GET", "/v1/classify?model=lenet5", "", nil, 405, "use POST"},
-		{"wrong method on models", "POST", "/v1/models", "image/png", png, 405, "GET or HEAD"},
-		{"wrong method on healthz", "PUT", "/healthz", "", nil, 405, "GET or HEAD"},
-		{"no route", "GET", "/v1/nothing", "", nil, 404, "no route"},
-		{"unknown model", "POST", "/v1/classify?model=resnet9000", "image/png", png, 404, `unknown model "resnet9000"`},
-		{"missing model", "POST", "/v1/classify", "image/png", png, 400, "missing ?model"},
-		{"bad topk", "POST", "/v1/classify?model=lenet5&topk=-1", "image/png", png, 400, "topk"},
-		{"unsupported type", "POST", "/v1/classify?model=lenet5", "text/plain", png, 415, "not supported"},
-		{"empty body", "POST", "/v1/classify?model=lenet5", "image/png", nil, 413, "empty body"},
-		{"oversize body", "POST", "/v1/classify?model=lenet5", "image/jpeg", huge, 413, "exceeds the limit of 4194304"},
-		{"undecodable", "POST", "/v1/classify?model=lenet5", "image/jpeg", []byte("\x89PNG\r\n\x1a\n but no header"), 400, "cannot decode the image: "},
-		{"not an image", "POST", "/v1/classify?model=lenet5", "image/webp", []byte("hello"), 400, "image: unknown format"},
-		{"truncated png", "POST", "/v1/classify?model=lenet5", "image/png", png[:len(png)/2], 400, "cannot decode the png image"},
-	}
-	for _, tt := range tests {
-		code, body, _, err := post(base, tt.method, tt.target, tt.ctype, tt.body)
+	for _, c := range badCases(t, e) {
+		r, err := send(base, c.method, c.target, c.ctype, c.body, c.hdr...)
 		var je api.Error
-		if err != nil || json.Unmarshal(body, &je) != nil || code != tt.status || je.Status != tt.status || !strings.Contains(je.Error, tt.substr) {
-			t.Errorf("%s: %d %s %v, want %d with %q", tt.name, code, body, err, tt.status, tt.substr)
+		if c.status == http.StatusNoContent {
+			if err != nil || r.code != c.status || r.header.Get("Access-Control-Allow-Origin") != pageOrigin {
+				t.Errorf("%s: %d %v %v, want %d with CORS headers", c.name, r.code, r.header, err, c.status)
+			}
 			continue
 		}
-		t.Logf("%-24s %d %s", tt.name, code, je.Error)
+		if err != nil || json.Unmarshal(r.body, &je) != nil || r.code != c.status || je.Status != c.status || !strings.Contains(je.Error, c.substr) {
+			t.Errorf("%s: %d %s %v, want %d with %q", c.name, r.code, r.body, err, c.status, c.substr)
+			continue
+		}
+		if c.retry && r.header.Get("Retry-After") == "" {
+			t.Errorf("%s: %d without Retry-After", c.name, r.code)
+		}
+		t.Logf("%-28s %d %.150s", c.name, r.code, je.Error)
 	}
 	after := health(t, base)
-	if after.Loads != before.Loads || after.UptimeS < before.UptimeS {
+	if after.Loads != before.Loads || after.UptimeS < before.UptimeS || after.Extra["restarts"] != before.Extra["restarts"] {
 		t.Errorf("the isolate restarted or reloaded during the errors: before %+v, after %+v", before, after)
-	}
-}
-
-// load sends loadRequests LeNet-5 requests, loadConcurrency at a time, to
-// the loopback Worker: no error allowed; latencies and memory are logged.
-func (e *env) load(t *testing.T, base string) {
-	lenet := e.samples
-	lat := make([]time.Duration, loadRequests)
-	var mu sync.Mutex
-	var errs []error
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for w := 0; w < loadConcurrency; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				s := lenet[i%len(lenet)]
-				code, body, d, err := post(base, http.MethodPost, "/v1/classify?model=lenet5", s.ContentType, s.Body)
-				if err == nil && code != http.StatusOK {
-					err = fmt.Errorf("status %d: %.200s", code, body)
-				}
-				mu.Lock()
-				lat[i] = d
-				if err != nil {
-					errs = append(errs, fmt.Errorf("request %d (%s): %w", i, s.Name, err))
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := 0; i < loadRequests; i++ {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	wall := time.Since(t0)
-	if len(errs) > 0 {
-		t.Errorf("%d of %d requests failed: %v", len(errs), loadRequests, errors.Join(errs[:min(5, len(errs))]...))
-	}
-	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
-	q := func(p float64) time.Duration {
-		return lat[int(math.Ceil(p*float64(len(lat))))-1].Round(100 * time.Microsecond)
-	}
-	h := health(t, base)
-	t.Logf("load: %d requests (lenet5, 16 samples in 4 formats), %d concurrent, %d errors, %.0f req/s; latency p50 %v p90 %v p99 %v max %v",
-		loadRequests, loadConcurrency, len(errs), float64(loadRequests)/wall.Seconds(), q(0.5), q(0.9), q(0.99), q(1))
-	t.Logf("isolate memory after the load: wasm linear memory %.1f MiB, Go heap in use %.1f MiB, sys %.1f MiB, %d GCs; models %v loaded %d times",
-		wasmMiB(h), mib(h.Memory.HeapInuse), mib(h.Memory.Sys), h.Memory.NumGC, h.Loaded, h.Loads)
-
-	// One at a time: the isolate runs one Go thread, so concurrent
-	// requests queue; these are the latencies of a request alone.
-	for _, m := range []struct {
-		id string
-		n  int
-	}{{"lenet5", 50}, {"mobilenet_v3_small", 12}} {
-		var ms, rt []float64
-		for i := 0; i < m.n; i++ {
-			s := e.samples[(i*5)%len(e.samples)]
-			code, body, d, err := post(base, http.MethodPost, "/v1/classify?model="+m.id, s.ContentType, s.Body)
-			var c api.Classification
-			if err != nil || code != http.StatusOK || json.Unmarshal(body, &c) != nil {
-				t.Fatalf("%s: %d %s %v", m.id, code, body, err)
-			}
-			ms, rt = append(ms, c.Ms), append(rt, float64(d.Microseconds())/1000)
-		}
-		sort.Float64s(ms)
-		sort.Float64s(rt)
-		h = health(t, base)
-		t.Logf("%s: %d sequential requests, in-Worker p50 %.0f ms max %.0f ms, round trip p50 %.1f ms; wasm linear memory %.1f MiB, Go sys %.1f MiB",
-			m.id, m.n, ms[len(ms)/2], ms[len(ms)-1], rt[len(rt)/2], wasmMiB(h), mib(h.Memory.Sys))
-	}
-	if h.Loads != 2 {
-		t.Errorf("loads %d after the load test, want 2", h.Loads)
 	}
 }
 
@@ -425,9 +405,9 @@ func (e *env) uploadSize(t *testing.T) {
 }
 
 // r2 serves the weights from a local R2 bucket (`--env r2`) with a 1 MiB
-// budget: LeNet-5 answers as natively; MobileNetV3-Small, whose manifest
-// alone is uploaded, is refused by its memory plan before any chunk is
-// read (its chunks are not in the bucket).
+// budget: LeNet-5 answers as natively; the orientation classifier (4 MB
+// of memory plan), whose manifest alone is uploaded, is refused by its
+// memory plan before any chunk is read (its chunks are not in the bucket).
 func (e *env) r2(t *testing.T) {
 	persist := t.TempDir()
 	put := func(rel string) {
@@ -435,19 +415,28 @@ func (e *env) r2(t *testing.T) {
 			"--local", "--persist-to", persist, "--env", "r2")
 	}
 	put(api.IndexFile)
-	files, _ := filepath.Glob(filepath.Join(e.site, "models/lenet5/*"))
+	files, _ := filepath.Glob(filepath.Join(e.site, "models", lenet, "*"))
 	for _, f := range files {
-		put("models/lenet5/" + filepath.Base(f))
+		put("models/" + lenet + "/" + filepath.Base(f))
 	}
-	put("models/mobilenet_v3_small/manifest.json")
+	put("models/" + paddle + "/manifest.json")
 	base := e.startWrangler(t, "r2", []string{"--env", "r2", "--persist-to", persist, "--var", "MEMORY_BUDGET_MB:1"})
-	e.classify(t, base, []string{"lenet5"})
-	code, body, _, err := post(base, http.MethodPost, "/v1/classify?model=mobilenet_v3_small", "image/png", e.samples[0].Body)
+	var lenets []sample
+	for _, s := range e.samples {
+		if s.model == lenet {
+			lenets = append(lenets, s)
+		}
+	}
+	e.classify(t, base, lenets)
+	code, body, _, err := post(base, http.MethodPost, "/v1/classify?model="+paddle, "image/png", e.samples[0].Body)
 	var je api.Error
 	if err != nil || json.Unmarshal(body, &je) != nil || code != http.StatusInsufficientStorage || !strings.Contains(je.Error, "does not fit the isolate") {
-		t.Errorf("mobilenet under a 1 MiB budget: %d %s %v, want 507", code, body, err)
+		t.Errorf("%s under a 1 MiB budget: %d %s %v, want 507", paddle, code, body, err)
 	} else {
 		t.Logf("over budget: %d %s", code, je.Error)
+	}
+	if code, _, _, _ := post(base, http.MethodGet, crashPath, "", nil); code != http.StatusNotFound {
+		t.Errorf("production build: %s answered %d, want 404", crashPath, code)
 	}
 	h := health(t, base)
 	if h.Loads != 1 || h.BudgetBytes != 1<<20 {
