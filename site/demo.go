@@ -82,9 +82,10 @@ func WriteDemoModels(root, out string) error {
 }
 
 // RemoveRandomModels removes from out/models the demo models with seeded
-// random weights that the Worker's tooling writes there (wasm/worker/demo:
-// lenet5 and mobilenet_v3_small; make worker and its end-to-end test share
-// build/site with the page), so that the page lists only real models. A
+// random weights that earlier builds of the Worker's tooling wrote there
+// (wasm/worker/demo: lenet5 and mobilenet_v3_small; make worker and its
+// end-to-end test share build/site with the page, and now write these real
+// models instead), so that the page and the Worker list only real models. A
 // directory goes only when its manifest is byte for byte the one
 // demo.WriteModel writes with the given seed: a converted model of the same
 // name stays. It returns the ids removed.

@@ -1,9 +1,10 @@
-// Package demo makes what the Worker serves until real converted models
-// replace it: zoo models with seeded random weights written as manifests
-// and chunks into <root>/models/<id>/ (the layout converted models use, so
-// a converter's output directory can be dropped in beside them), and
+// Package demo makes test fixtures for the Worker's API and the browser
+// library: zoo models with seeded random weights written as manifests and
+// chunks into <root>/models/<id>/ (the layout converted models use), and
 // generated test images (gradients, rings, checkerboards: no photos) in
-// every format the Worker accepts.
+// every format the Worker accepts. The random models are for unit tests
+// only: the Worker serves real ones (go run ./wasm/worker -demo DIR writes
+// the trained LeNet-5 and PaddleOCR's orientation classifier).
 package demo
 
 import (

@@ -115,6 +115,11 @@ func (j job) check(r result) error {
 		return fmt.Errorf("status %d, want %d: %.200s", r.code, j.status, r.body)
 	}
 	switch {
+	case j.method == http.MethodHead:
+		if len(r.body) != 0 || r.header.Get("Content-Length") == "" {
+			return fmt.Errorf("HEAD: %d bytes of body, Content-Length %q", len(r.body), r.header.Get("Content-Length"))
+		}
+		return nil
 	case j.want == nil:
 		if j.status != http.StatusNoContent {
 			var je api.Error
@@ -131,7 +136,8 @@ func (j job) check(r result) error {
 
 // soakJobs are the soak's requests in order: three good ones (both
 // models, every sample and format, one in five on /v1/predict) for each
-// bad one (each kind in turn; an oversize body one in 500).
+// bad one (each kind in turn; an oversize body one in 500), and a HEAD
+// one in 100.
 func (e *env) soakJobs(t *testing.T, n int) []job {
 	type key struct {
 		i       int
@@ -145,6 +151,8 @@ func (e *env) soakJobs(t *testing.T, n int) []job {
 		case i%500 == 499:
 			c := oversize()
 			jobs[i] = job{name: c.name, method: c.method, target: c.target, ctype: c.ctype, body: c.body, status: c.status}
+		case i%100 == 98:
+			jobs[i] = job{name: "HEAD models", method: http.MethodHead, target: "/v1/models", status: 200}
 		case i%4 == 3:
 			c := bad[(i/4)%len(bad)]
 			jobs[i] = job{name: c.name, method: c.method, target: c.target, ctype: c.ctype, body: c.body, hdr: c.hdr, status: c.status}
