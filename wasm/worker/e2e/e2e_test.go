@@ -39,6 +39,7 @@ type env struct {
 	path               []string // PATH with Node 22 first
 	nativeH            http.Handler
 	samples            []sample
+	groups             map[string]int // base URL -> process group of its wrangler dev
 }
 
 // TestWorker builds the Worker with its default models, runs it in
@@ -180,6 +181,10 @@ func (e *env) startWrangler(t *testing.T, name string, extra []string) string {
 		}
 	}
 	t.Logf("wrangler dev (%s, pid %d) ready on %s in %v", name, pid, base, time.Since(t0).Round(time.Millisecond))
+	if e.groups == nil {
+		e.groups = map[string]int{}
+	}
+	e.groups[base] = pid
 	return base
 }
 
