@@ -539,6 +539,10 @@ func FuzzGraphJSON(f *testing.F) {
 	f.Add(mk(NewNode("dense", "d", []string{"x", "w"}, []string{"y"}, nil)))
 	f.Add(mk(NewNode("mul", "m", []string{"k", "x"}, []string{"y"}, nil)))
 	f.Add(mk(NewNode("slice", "s", []string{"x"}, []string{"y"}, SliceAttrs{Axes: []int{1}, Starts: []int{-2}, Ends: []int{9}})))
+	f.Add(mk(NewNode("resize", "r", []string{"x"}, []string{"y"}, ResizeAttrs{Mode: "cubic", Coord: "tf_crop_and_resize", Scales: []float32{1, 1.5, 0.5, 1}, Roi: []float32{0, 0.1, 0, 0, 1, 0.9, 1, 1}, Extrapolation: 2})))
+	f.Add(mk(NewNode("resize", "r", []string{"x"}, []string{"y"}, ResizeAttrs{Mode: "nearest", Sizes: []int{0, 8, 12, 0}})))
+	f.Add(mk(NewNode("conv_transpose", "c", []string{"x", "k"}, []string{"y"}, ConvTransposeAttrs{Stride: []int{2, 3}, OutputPadding: []int{1, 0}, Pad: "same_upper"})))
+	f.Add(mk(NewNode("matmul", "m", []string{"x", "x"}, []string{"y"}, nil)))
 	f.Add(`{"inputs":["x"],"outputs":["y"],"nodes":[{"op":"batch_norm","name":"b","inputs":["x","g","g","g","g"],"outputs":["y"]}]}`)
 	f.Fuzz(func(t *testing.T, raw string) {
 		ts := []weights.Tensor{
