@@ -79,12 +79,13 @@ const (
 	HardSigmoid                // relu6(x + 3) / 6
 	HardSwish                  // x * relu6(x + 3) / 6
 	Clip                       // min(max(x, Alpha), Beta)
+	Round                      // the nearest integer, halves to even (IEEE roundeven, ONNX QuantizeLinear's)
 	numUnary
 )
 
 var unaryNames = [...]string{"identity", "affine", "neg", "abs", "square", "sqrt", "rsqrt", "recip",
 	"exp", "log", "pow", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "relu6", "gelu", "gelu_tanh",
-	"silu", "hard_sigmoid", "hard_swish", "clip"}
+	"silu", "hard_sigmoid", "hard_swish", "clip", "round"}
 
 func (op UnaryOp) String() string {
 	if op >= 0 && op < numUnary {

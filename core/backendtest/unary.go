@@ -66,6 +66,8 @@ func unary64(f core.Unary, x float64) float64 {
 		return x * relu6(x+3) / 6
 	case core.Clip:
 		return math.Min(math.Max(x, a), c)
+	case core.Round:
+		return math.RoundToEven(x)
 	}
 	panic("backendtest: no reference for unary op " + f.Op.String())
 }
@@ -111,6 +113,7 @@ var unaryCases = []unaryCase{
 	{f: core.Unary{Op: core.HardSwish}},
 	{f: core.Unary{Op: core.Clip, Alpha: -1, Beta: 2.5}},
 	{f: core.Unary{Op: core.Clip, Alpha: 0, Beta: 6}},
+	{f: core.Unary{Op: core.Round}},
 }
 
 // allUnaryOps lists every op the core package names (String stops

@@ -88,6 +88,8 @@ func unaryFunc(f core.Unary) func(float64) float64 {
 		return func(x float64) float64 { return x * relu6(x+3) / 6 }
 	case core.Clip:
 		return func(x float64) float64 { return math.Min(math.Max(x, a), c) }
+	case core.Round:
+		return math.RoundToEven
 	}
 	panic("cpu: unary op " + f.Op.String() + " not implemented")
 }

@@ -32,6 +32,7 @@ type constant struct {
 	f     []float32
 	i     []int64
 	isInt bool
+	typ   onnx.DataType // the element type it was decoded from (0: computed at import)
 }
 
 // size is the number of elements.
@@ -86,7 +87,7 @@ func decodeTensor(t *onnx.Tensor) (*constant, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &constant{name: t.Name, dims: append([]int64{}, t.Dims...)}
+	c := &constant{name: t.Name, dims: append([]int64{}, t.Dims...), typ: t.DataType}
 	switch t.DataType {
 	case onnx.Float:
 		c.f, err = t.Float32s()

@@ -207,6 +207,15 @@ func binaryNode(e *importer, n *onnx.Node) error {
 		}
 		return e.emitOut(n, op, ins, nil, dims, x.cl)
 	}
+	// A value of one element (a scale computed at run time) broadcasts
+	// in either layout.
+	if single(a) || single(b) {
+		v, err := e.arith(nodeName(n), op, a, b)
+		if err != nil {
+			return err
+		}
+		return e.set(n.Output[0], v)
+	}
 	// Two activations: one layout.
 	if len(a.dims) != len(b.dims) {
 		if !(len(a.dims) < 3 && len(b.dims) < 3) {

@@ -72,5 +72,5 @@ func ExampleImport() {
 func ExampleOps() {
 	fmt.Println(len(onnximport.Ops()), onnximport.Ops()[:6])
 	// Output:
-	// 57 [Abs Add AveragePool BatchNormalization Cast Clip]
+	// 63 [Abs Add AveragePool BatchNormalization Cast Clip]
 }
