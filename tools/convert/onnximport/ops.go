@@ -69,6 +69,7 @@ func init() {
 		"ConvTranspose":         convTranspose,
 		"Pow":                   pow,
 		"QuantizeLinear":        quantizeLinear,
+		"DequantizeLinear":      dequantizeLinear,
 		"DynamicQuantizeLinear": dynamicQuantizeLinear,
 		"ConvInteger":           convInteger,
 		"MatMulInteger":         matMulInteger,
