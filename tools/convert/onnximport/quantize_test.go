@@ -13,7 +13,6 @@ import (
 	"webcnn/tools/convert/onnx"
 )
 
-
 // TestQuantizedSuite runs the quantized node tests of ONNX's backend test
 // suite (ONNX 1.12). Their scales, zero points and second operands are
 // graph inputs there; here they become initializers with the stored
