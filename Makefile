@@ -99,8 +99,9 @@ fuzz:
 # the real nsfwjs MobileNetV2 (layers) and MobileNetV2 x1.4 (graph model),
 # imported natively into build/webgpu-models with TF.js's probabilities on
 # generated images, on the GPU against the CPU and TF.js; PaddleOCR's PP-OCRv4
-# detector and recognizer against onnxruntime-node's outputs (computed
-# natively by -prepare ppocr); installs Chromium and wasmbrowsertest on first use.
+# detector and recognizer and a small quantized ONNX model against
+# onnxruntime-node's outputs (computed natively by -prepare ppocr); installs
+# Chromium and wasmbrowsertest on first use.
 test-browser: deps
 	$(GO) run ./webgpu/bench -prepare nsfwjs,ppocr
 	WEBGPU_MODELS=$(CURDIR)/$(BUILD)/webgpu-models webgpu/testdata/browser-test.sh -count=1

@@ -21,7 +21,8 @@ import (
 // with their presets, and the references the browser test holds the GPU
 // to: for each case an NHWC input (in.f32) and onnxruntime-node's output
 // (out.f32, in its NCHW or [N, T, classes] order, which for these outputs
-// is the runtime's memory order too), listed in ppocr-ref/cases.json.
+// is the runtime's memory order too), listed in ppocr-ref/cases.json,
+// with a small quantized ONNX model (prepare_quant.go).
 const (
 	PPOCRDet = "paddleocr-det"
 	PPOCRRec = "paddleocr-rec"
@@ -88,6 +89,11 @@ func preparePPOCR(root, dir string) error {
 		}
 		cases = append(cases, pc)
 	}
+	qc, err := prepareQuant(rt, dir, 4)
+	if err != nil {
+		return fmt.Errorf("prepare: %s: %w", QuantModel, err)
+	}
+	cases = append(cases, qc)
 	raw, err := json.MarshalIndent(cases, "", "  ")
 	if err != nil {
 		return err
@@ -95,7 +101,7 @@ func preparePPOCR(root, dir string) error {
 	if err := os.WriteFile(filepath.Join(refDir, "cases.json"), raw, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "prepare: %s, %s and %d onnxruntime references into %s (%v)\n", PPOCRDet, PPOCRRec, len(cases), dir, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "prepare: %s, %s, %s and %d onnxruntime references into %s (%v)\n", PPOCRDet, PPOCRRec, QuantModel, len(cases), dir, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
