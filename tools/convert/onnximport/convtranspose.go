@@ -15,13 +15,22 @@ func convTranspose(e *importer, n *onnx.Node) error {
 	if err != nil {
 		return err
 	}
-	w, err := e.konst(n, 1)
+	wv, err := e.arg(n, 1)
 	if err != nil {
 		return err
 	}
 	b, err := e.optArg(n, 2)
 	if err != nil {
 		return err
+	}
+	w := wv.c
+	if w == nil { // weights computed at run time: transposed at run time
+		w = &constant{name: n.Input[1], dims: wv.dims}
+		for _, d := range wv.dims {
+			if d <= 0 {
+				return fmt.Errorf("%w: weights %q computed at run time with dims %s unknown at import", ErrUnsupported, n.Input[1], showDims(wv.dims))
+			}
+		}
 	}
 	d := len(w.dims) - 2
 	if d < 1 || w.isInt {
@@ -110,12 +119,29 @@ func convTranspose(e *importer, n *onnx.Node) error {
 	}
 	perm = append(perm, 1, 0)
 	kw := permuteDims(w.dims, perm)
-	ins := []irIn{vin(x), {w: e.weight(w, "transposed-hwio", kw, func() []float32 { return permuteData(w.f, w.dims, perm) })}}
-	if b != nil {
-		if b.c == nil || b.c.isInt || len(b.c.dims) != 1 || b.c.dims[0] != m {
-			return fmt.Errorf("%w: bias %q %v: want a float constant [%d]", ErrUnsupported, n.Input[2], b.dims, m)
+	var ins []irIn
+	if wv.c != nil {
+		ins = []irIn{vin(x), {w: e.weight(w, "transposed-hwio", kw, func() []float32 { return permuteData(w.f, w.dims, perm) })}}
+	} else {
+		cf, err := e.asCF(wv)
+		if err != nil {
+			return err
 		}
-		ins = append(ins, irIn{w: e.weight(b.c, "bias", b.c.dims, func() []float32 { return b.c.f })})
+		t, err := e.emit("transpose", nodeName(n)+"/weights", []irIn{vin(cf)}, graph.TransposeAttrs{Perm: perm}, "", kw, false)
+		if err != nil {
+			return err
+		}
+		ins = []irIn{vin(x), vin(t)}
+	}
+	if b != nil {
+		switch {
+		case len(b.dims) != 1 || (b.dims[0] > 0 && b.dims[0] != m) || (b.c != nil && b.c.isInt):
+			return fmt.Errorf("%w: bias %q %v: want a float vector [%d]", ErrUnsupported, n.Input[2], b.dims, m)
+		case b.c != nil:
+			ins = append(ins, irIn{w: e.weight(b.c, "bias", b.c.dims, func() []float32 { return b.c.f })})
+		default:
+			ins = append(ins, vin(b))
+		}
 	}
 	dims := []int64{x.dims[0], m}
 	for i, in := range x.dims[2:] {
