@@ -48,7 +48,7 @@ func (e *importer) konst(n *onnx.Node, i int) (*constant, error) {
 		return nil, err
 	}
 	if v.c == nil {
-		return nil, fmt.Errorf("%w: input %d %q is computed at run time, the runtime needs a constant there", ErrUnsupported, i, n.Input[i])
+		return nil, &NeedsConstantError{Index: i, Input: n.Input[i]}
 	}
 	return v.c, nil
 }
@@ -61,7 +61,7 @@ func (e *importer) optInts(n *onnx.Node, i int) ([]int64, bool, error) {
 		return nil, false, err
 	}
 	if v.c == nil {
-		return nil, false, fmt.Errorf("%w: input %d %q is computed at run time, the runtime needs a constant there", ErrUnsupported, i, n.Input[i])
+		return nil, false, &NeedsConstantError{Index: i, Input: n.Input[i]}
 	}
 	return v.c.ints(), true, nil
 }
@@ -108,3 +108,17 @@ func attrString(n *onnx.Node, name, def string) (string, error) {
 	}
 	return string(a.S), nil
 }
+
+// NeedsConstantError reports an op input that the runtime needs as a
+// constant (weights, scales, bounds) but that the graph computes at run
+// time or takes as a graph input. It wraps ErrUnsupported.
+type NeedsConstantError struct {
+	Index int    // the node's input index
+	Input string // the value's name
+}
+
+func (e *NeedsConstantError) Error() string {
+	return fmt.Sprintf("%v: input %d %q is computed at run time, the runtime needs a constant there", ErrUnsupported, e.Index, e.Input)
+}
+
+func (e *NeedsConstantError) Unwrap() error { return ErrUnsupported }

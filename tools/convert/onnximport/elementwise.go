@@ -37,6 +37,9 @@ func unary(e *importer, n *onnx.Node) error {
 		return err
 	}
 	if x.c != nil {
+		if c, ok := foldUnary(n.OpType, x.c, !e.o.StaticShapes); ok {
+			return e.setConst(n, 0, c)
+		}
 		return fmt.Errorf("%w: %s of a constant", ErrUnsupported, n.OpType)
 	}
 	act := func(op string) graph.Act { return graph.Act{Op: op} }
@@ -216,10 +219,15 @@ func binaryNode(e *importer, n *onnx.Node) error {
 		}
 		return e.set(n.Output[0], v)
 	}
-	// Two activations: one layout.
-	if len(a.dims) != len(b.dims) {
-		if !(len(a.dims) < 3 && len(b.dims) < 3) {
-			return fmt.Errorf("%w: operands of ranks %d and %d", ErrUnsupported, len(a.dims), len(b.dims))
+	// Two activations: one layout. The one of lower rank gets leading 1s
+	// first (a reshape in ONNX order) when one has rank 3 or more.
+	if len(a.dims) != len(b.dims) && (len(a.dims) >= 3 || len(b.dims) >= 3) {
+		lo, hi := &a, b
+		if len(b.dims) < len(a.dims) {
+			lo, hi = &b, a
+		}
+		if *lo, err = e.withRank(n, *lo, len(hi.dims)); err != nil {
+			return err
 		}
 	}
 	if a.cl != b.cl {
@@ -375,4 +383,29 @@ func softmax(e *importer, n *onnx.Node) error {
 		axis = -1
 	}
 	return e.emitOut(n, op, []irIn{vin(x)}, graph.Axis(axis), x.dims, x.cl)
+}
+
+// withRank reshapes activation v to rank r by leading 1s (its extents
+// must be known, or the batch).
+func (e *importer) withRank(n *onnx.Node, v *value, r int) (*value, error) {
+	v, err := e.asCF(v)
+	if err != nil {
+		return nil, err
+	}
+	target := make([]int64, r)
+	for i := range target {
+		target[i] = 1
+	}
+	for i, d := range v.dims {
+		if d <= 0 {
+			return nil, fmt.Errorf("%w: operand %q of rank %d with a dynamic extent, broadcast to rank %d", ErrUnsupported, v.name, len(v.dims), r)
+		}
+		target[r-len(v.dims)+i] = d
+	}
+	shape := e.intsValue(n, "rank", target...)
+	name, err := e.step(n, "Reshape", "", nil, v.name, shape)
+	if err != nil {
+		return nil, err
+	}
+	return e.vals[name], nil
 }

@@ -72,5 +72,5 @@ func ExampleImport() {
 func ExampleOps() {
 	fmt.Println(len(onnximport.Ops()), onnximport.Ops()[:6])
 	// Output:
-	// 64 [Abs Add AveragePool BatchNormalization Cast Clip]
+	// 82 [Abs Add AveragePool BatchNormalization Cast Celu]
 }

@@ -2,6 +2,7 @@ package onnximport
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"webcnn/tools/convert/onnx"
@@ -228,4 +229,118 @@ func gather(e *importer, n *onnx.Node) error {
 		}
 	}
 	return e.setConst(n, 0, out)
+}
+
+// constantOfShape folds ConstantOfShape: a constant shape filled with the
+// value attribute's one element (default float 0).
+func constantOfShape(e *importer, n *onnx.Node) error {
+	sc, err := e.konst(n, 0)
+	if err != nil {
+		return err
+	}
+	dims := slices.Clone(sc.ints())
+	cnt, ok := product(dims)
+	if !ok || cnt > maxFold {
+		return fmt.Errorf("%w: shape %v", ErrUnsupported, dims)
+	}
+	for _, d := range dims {
+		if d < 0 {
+			return fmt.Errorf("%w: shape %v with a dynamic extent", ErrUnsupported, dims)
+		}
+	}
+	fill := &constant{f: []float32{0}}
+	if a := n.Attr("value"); a != nil {
+		if fill, err = decodeTensor(a.T); err != nil {
+			return fmt.Errorf("value: %w", err)
+		}
+		if fill.size() != 1 {
+			return fmt.Errorf("value has %d elements, want 1", fill.size())
+		}
+	}
+	c := &constant{dims: dims, isInt: fill.isInt}
+	if fill.isInt {
+		c.i = make([]int64, cnt)
+		for k := range c.i {
+			c.i[k] = fill.i[0]
+		}
+	} else {
+		c.f = make([]float32, cnt)
+		for k := range c.f {
+			c.f[k] = fill.f[0]
+		}
+	}
+	return e.setConst(n, 0, c)
+}
+
+// rangeNode folds Range(start, limit, delta) of constant scalars.
+func rangeNode(e *importer, n *onnx.Node) error {
+	var cs [3]*constant
+	for i := range cs {
+		c, err := e.konst(n, i)
+		if err != nil {
+			return err
+		}
+		if c.size() != 1 {
+			return fmt.Errorf("input %d has %d elements, want a scalar", i, c.size())
+		}
+		cs[i] = c
+	}
+	isInt := cs[0].isInt && cs[1].isInt && cs[2].isInt
+	if isInt {
+		start, limit, delta := cs[0].i[0], cs[1].i[0], cs[2].i[0]
+		if delta == 0 {
+			return fmt.Errorf("delta 0")
+		}
+		var out []int64
+		for v := start; (delta > 0 && v < limit) || (delta < 0 && v > limit); v += delta {
+			if len(out) >= maxFold {
+				return fmt.Errorf("%w: a range of more than %d values", ErrUnsupported, maxFold)
+			}
+			out = append(out, v)
+		}
+		return e.setConst(n, 0, &constant{dims: []int64{int64(len(out))}, i: out, isInt: true})
+	}
+	start, limit, delta := float64(cs[0].floats()[0]), float64(cs[1].floats()[0]), float64(cs[2].floats()[0])
+	if delta == 0 || delta != delta || start != start || limit != limit {
+		return fmt.Errorf("start %v, limit %v, delta %v", start, limit, delta)
+	}
+	cnt := math.Ceil((limit - start) / delta)
+	if cnt > maxFold {
+		return fmt.Errorf("%w: a range of %v values", ErrUnsupported, cnt)
+	}
+	out := []float32{}
+	for k := 0; k < int(cnt); k++ {
+		out = append(out, float32(start+float64(k)*delta))
+	}
+	return e.setConst(n, 0, &constant{dims: []int64{int64(len(out))}, f: out})
+}
+
+// foldUnary computes the elementwise ops that shape arithmetic uses on a
+// float or integer constant; ok is false for other ops.
+// Without symbolic, -1 and -2 are plain values, not dimUnknown and
+// dimBatch.
+func foldUnary(op string, x *constant, symbolic bool) (*constant, bool) {
+	f := map[string]func(float64) float64{
+		"Neg": func(v float64) float64 { return -v }, "Abs": math.Abs, "Sqrt": math.Sqrt,
+		"Exp": math.Exp, "Log": math.Log, "Reciprocal": func(v float64) float64 { return 1 / v },
+		"Relu": func(v float64) float64 { return math.Max(v, 0) },
+	}[op]
+	if f == nil {
+		return nil, false
+	}
+	c := &constant{dims: x.dims}
+	if x.isInt && (op == "Neg" || op == "Abs" || op == "Relu") {
+		c.isInt = true
+		for _, v := range x.i {
+			if symbolic && v < 0 && v >= dimBatch { // a symbolic extent
+				return nil, false
+			}
+			c.i = append(c.i, int64(f(float64(v))))
+		}
+		return c, true
+	}
+	for _, v := range x.floats() {
+		c.f = append(c.f, float32(f(float64(v))))
+	}
+	return c, true
 }

@@ -2,6 +2,8 @@ package onnximport
 
 import (
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -15,12 +17,37 @@ func seedModels(tb testing.TB) [][]byte {
 	return out
 }
 
-// FuzzImport feeds arbitrary bytes to Import: malformed protobuf or
+// suiteSeeds are models of ONNX's backend test suite that import (the
+// tests of testdata/onnx-suite-pass.txt, small files first, at most max),
+// when the suite is installed.
+func suiteSeeds(max int) [][]byte {
+	names, err := readPassList()
+	if err != nil {
+		return nil
+	}
+	var out [][]byte
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(suiteDir, filepath.FromSlash(name), "model.onnx"))
+		if err != nil || len(b) > 4<<10 {
+			continue
+		}
+		if out = append(out, b); len(out) == max {
+			break
+		}
+	}
+	return out
+}
+
+// FuzzImport feeds arbitrary bytes to Import (seeded with the small
+// models above and with models of ONNX's backend test suite): malformed protobuf or
 // graphs are errors, never panics; what imports also builds (Import
 // plans the graph). Run with go test -fuzz FuzzImport; plain go test runs
 // the seeds.
 func FuzzImport(f *testing.F) {
 	for _, s := range seedModels(f) {
+		f.Add(s)
+	}
+	for _, s := range suiteSeeds(200) {
 		f.Add(s)
 	}
 	f.Add([]byte{})
@@ -30,6 +57,7 @@ func FuzzImport(f *testing.F) {
 			return
 		}
 		_, _, _ = Import(b, "fuzz")
+		_, _, _ = ImportWith(b, suiteOptions)
 	})
 }
 
@@ -54,6 +82,23 @@ func TestMutations(t *testing.T) {
 			}
 			_, _, _ = Import(c, "edit")
 			n++
+		}
+	}
+	// Models of ONNX's backend suite: every op the suite exercises, each
+	// cut short and edited at random.
+	for _, s := range suiteSeeds(200) {
+		for i := 0; i < len(s); i += 1 + len(s)/16 {
+			_, _, _ = ImportWith(s[:i], suiteOptions)
+			n++
+		}
+		for range 20 {
+			c := append([]byte(nil), s...)
+			for range 1 + rng.IntN(4) {
+				c[rng.IntN(len(c))] = byte(rng.UintN(256))
+			}
+			_, _, _ = Import(c, "edit")
+			_, _, _ = ImportWith(c, suiteOptions)
+			n += 2
 		}
 	}
 	t.Logf("%d corrupted models imported without a panic", n)
