@@ -4,6 +4,9 @@
 # app.wasm. Run from anywhere; extra arguments go to go build.
 set -eu
 cd "$(dirname "$0")/../.."
+# go.mod asks for Go 1.27: let an older go command fetch it (a go env
+# file may say GOTOOLCHAIN=local).
+export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 out=build/worker
 go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o "$out"
 GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' "$@" -o "$out/app.wasm" ./wasm/worker

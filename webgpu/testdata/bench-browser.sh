@@ -20,6 +20,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 GO=${GO:-go}
+# go.mod asks for Go 1.27: let an older go command fetch it (a go env
+# file may say GOTOOLCHAIN=local).
+export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 
 shell=/usr/lib/chromium/chromium-headless-shell
 if [ ! -x "$shell" ]; then
