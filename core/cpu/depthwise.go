@@ -61,12 +61,14 @@ func (g *geom) taps(dst []int, n int, out [3]int) []int {
 	return dst
 }
 
-// depthwiseRow adds to row[c] the sum over taps (pixel, k) of
+// depthwiseRowScalar adds to row[c] the sum over taps (pixel, k) of
 // x[pixel*C + c] * w[k*C + c], with C = len(row) channels: one sweep of
 // the row per three taps, four channels per step (js/wasm pays a
-// dispatch per loop iteration, so fat bodies matter there).
+// dispatch per loop iteration, so fat bodies matter there). Each sweep
+// adds (p0 + p1) + p2 of its three float32 products to row[c]: a SIMD
+// depthwiseRow keeps that order, so both give the same bits.
 // zero holds C zeros: a missing third tap is 0 * 0.
-func depthwiseRow(row, xd, wd, zero []float32, taps []int) {
+func depthwiseRowScalar(row, xd, wd, zero []float32, taps []int) {
 	c := len(row)
 	row = row[:c:c]
 	for t := 0; t < len(taps); t += 6 {

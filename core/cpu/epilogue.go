@@ -39,17 +39,22 @@ func (e epilogue) cols(j0, n int) epilogue {
 // apply sets row[j] = act(row[j] + bias[j]) for every j.
 func (e epilogue) apply(row []float32) {
 	if e.bias != nil {
-		bias := e.bias[:len(row)]
-		j := 0
-		for ; j+4 <= len(row); j += 4 {
-			r, b := (*[4]float32)(row[j:j+4]), (*[4]float32)(bias[j:j+4])
-			r[0], r[1], r[2], r[3] = r[0]+b[0], r[1]+b[1], r[2]+b[2], r[3]+b[3]
-		}
-		for ; j < len(row); j++ {
-			row[j] += bias[j]
-		}
+		addRow(row, e.bias)
 	}
 	e.activate(row)
+}
+
+// addRowScalar sets row[j] += b[j] for every j of row.
+func addRowScalar(row, b []float32) {
+	b = b[:len(row)]
+	j := 0
+	for ; j+4 <= len(row); j += 4 {
+		r, s := (*[4]float32)(row[j:j+4]), (*[4]float32)(b[j:j+4])
+		r[0], r[1], r[2], r[3] = r[0]+s[0], r[1]+s[1], r[2]+s[2], r[3]+s[3]
+	}
+	for ; j < len(row); j++ {
+		row[j] += b[j]
+	}
 }
 
 // activate sets row[j] = act(row[j]) for every j (nothing to do for
@@ -75,27 +80,37 @@ func (e epilogue) activateTo(dst, src []float32) {
 			dst[j] = float32(e.fn(float64(v)))
 		}
 	case e.op == core.ReLU:
-		d, s := bits(dst), bits(src[:len(dst)])
-		j := 0
-		for ; j+4 <= len(d); j += 4 {
-			r, x := (*[4]uint32)(d[j:j+4]), (*[4]uint32)(s[j:j+4])
-			r[0], r[1], r[2], r[3] = relu32(x[0]), relu32(x[1]), relu32(x[2]), relu32(x[3])
-		}
-		for ; j < len(d); j++ {
-			d[j] = relu32(s[j])
-		}
+		reluRow(dst, src)
 	case e.op == core.ReLU6:
-		d, s := bits(dst), bits(src[:len(dst)])
-		j := 0
-		for ; j+4 <= len(d); j += 4 {
-			r, x := (*[4]uint32)(d[j:j+4]), (*[4]uint32)(s[j:j+4])
-			r[0], r[1], r[2], r[3] = relu632(x[0]), relu632(x[1]), relu632(x[2]), relu632(x[3])
-		}
-		for ; j < len(d); j++ {
-			d[j] = relu632(s[j])
-		}
+		relu6Row(dst, src)
 	default:
 		copy(dst, src)
+	}
+}
+
+// reluRowScalar sets dst[j] = max(0, src[j]) for every j of dst.
+func reluRowScalar(dst, src []float32) {
+	d, s := bits(dst), bits(src[:len(dst)])
+	j := 0
+	for ; j+4 <= len(d); j += 4 {
+		r, x := (*[4]uint32)(d[j:j+4]), (*[4]uint32)(s[j:j+4])
+		r[0], r[1], r[2], r[3] = relu32(x[0]), relu32(x[1]), relu32(x[2]), relu32(x[3])
+	}
+	for ; j < len(d); j++ {
+		d[j] = relu32(s[j])
+	}
+}
+
+// relu6RowScalar sets dst[j] = min(max(0, src[j]), 6) for every j of dst.
+func relu6RowScalar(dst, src []float32) {
+	d, s := bits(dst), bits(src[:len(dst)])
+	j := 0
+	for ; j+4 <= len(d); j += 4 {
+		r, x := (*[4]uint32)(d[j:j+4]), (*[4]uint32)(s[j:j+4])
+		r[0], r[1], r[2], r[3] = relu632(x[0]), relu632(x[1]), relu632(x[2]), relu632(x[3])
+	}
+	for ; j < len(d); j++ {
+		d[j] = relu632(s[j])
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 
 // The fast paths (blocked GEMM, gemv, im2col, depthwise loop) are checked
 // against the reference loops at sizes around every tile and block edge:
-// the micro-tile is gemmMR x gemmNR = 3x3, the depth is padded to a
+// the micro-tile is gemmMR x gemmNR = 3x3 (4x8 with wasm SIMD), the depth is padded to a
 // multiple of gemmKU = 4 and blocked by gemmKC = 256, rows are blocked by
 // gemmMC = 96 and im2col gathers convRows = 192 pixels at a time.
 //

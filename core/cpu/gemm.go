@@ -7,12 +7,18 @@ package cpu
 // A panel by one B panel. Panels are zero-padded to full tiles and to a
 // depth that is a multiple of gemmKU, so the kernel never sees an edge;
 // the store clips to the real tile. Accumulation is float32.
+//
+// The micro-tile (gemmMR x gemmNR, the kernel and packRowsA) depends on
+// the build: 3x3 scalar (kernel.go), 4x8 with wasm SIMD
+// (kernel_simd_wasm.go). Every kernel computes each C[i][j] of a depth
+// block as the sum over the block's depths, in order, of the float32
+// products, starting from zero, and adds the blocks' sums in order; the
+// tile shape only decides which sums run side by side, so every build
+// gives the same bits (TestGEMMSummationOrder).
 const (
-	gemmMR = 3   // rows of the micro-tile (A panel height)
-	gemmNR = 3   // columns of the micro-tile (B panel width)
 	gemmKU = 4   // unrolling of the kernel's depth loop
-	gemmKC = 256 // depth block: an A and a B panel (3 KiB each) stay in L1
-	gemmMC = 96  // rows per packed A block: 96x256 floats (96 KiB) stay in L2
+	gemmKC = 256 // depth block: an A and a B panel (at most 8 KiB each) stay in L1
+	gemmMC = 96  // rows per packed A block (a multiple of every gemmMR): 96x256 floats (96 KiB) stay in L2
 )
 
 // mat is a strided matrix view: element (i, j) is d[i*rs + j*cs]. A
@@ -88,9 +94,7 @@ func packRowsB(dst, src []float32, rs, kc, kcp, n int) {
 		row := src[p*rs : p*rs+n]
 		o := p * gemmNR
 		for jp := 0; jp < full; jp++ {
-			s := (*[3]float32)(row[jp*gemmNR : jp*gemmNR+3])
-			d := (*[3]float32)(dst[o : o+3])
-			d[0], d[1], d[2] = s[0], s[1], s[2]
+			*(*[gemmNR]float32)(dst[o : o+gemmNR]) = *(*[gemmNR]float32)(row[jp*gemmNR : jp*gemmNR+gemmNR])
 			o += psize
 		}
 		for c := full * gemmNR; c < n; c++ {
@@ -113,7 +117,7 @@ func packA(dst []float32, a mat, i0, mc, k0, kc, kcp int) {
 			clear(panel)
 		}
 		if rows == gemmMR && a.cs == 1 {
-			packRows3(panel, a.d[i*a.rs+k0:], a.rs, kc)
+			packRowsA(panel, a.d[i*a.rs+k0:], a.rs, kc)
 			continue
 		}
 		for r := 0; r < rows; r++ {
@@ -122,27 +126,6 @@ func packA(dst []float32, a mat, i0, mc, k0, kc, kcp int) {
 				panel[p*gemmMR+r] = src[s]
 			}
 		}
-	}
-}
-
-// packRows3 interleaves three rows of length kc, src[0:kc], src[rs:rs+kc]
-// and src[2rs:2rs+kc], into panel: panel[p*3+r] = row r at p. Four depths
-// per step: js/wasm pays a dispatch per loop iteration.
-func packRows3(panel, src []float32, rs, kc int) {
-	s0, s1, s2 := src[:kc:kc], src[rs:rs+kc:rs+kc], src[2*rs:2*rs+kc:2*rs+kc]
-	panel = panel[:3*kc]
-	p := 0
-	for ; p+4 <= kc; p += 4 {
-		d := (*[12]float32)(panel[3*p : 3*p+12])
-		a, b, c := (*[4]float32)(s0[p:p+4]), (*[4]float32)(s1[p:p+4]), (*[4]float32)(s2[p:p+4])
-		d[0], d[1], d[2] = a[0], b[0], c[0]
-		d[3], d[4], d[5] = a[1], b[1], c[1]
-		d[6], d[7], d[8] = a[2], b[2], c[2]
-		d[9], d[10], d[11] = a[3], b[3], c[3]
-	}
-	for ; p < kc; p++ {
-		d := (*[3]float32)(panel[3*p : 3*p+3])
-		d[0], d[1], d[2] = s0[p], s1[p], s2[p]
 	}
 }
 
@@ -179,7 +162,7 @@ func (pb *packedB) mul(a mat, m int, c []float32, ldc int, ep epilogue, abuf []f
 				if ep.bias != nil && k0+kc == pb.k {
 					bias = ep.bias[j0 : j0+cols]
 				}
-				kernel3x3(abuf[:mp*psize], bp, mp, mc, cols, c[i0*ldc+j0:], ldc, k0 > 0, bias)
+				kernel(abuf[:mp*psize], bp, mp, mc, cols, c[i0*ldc+j0:], ldc, k0 > 0, bias)
 			}
 		}
 		for i := i0; i < i0+mc; i++ {
@@ -224,7 +207,10 @@ func gemm(m, n, k int, a, b mat, c []float32, ldc int, ep epilogue) {
 // gemvMaxRows is the most rows of A that gemv takes instead of the packed
 // GEMM: below one micro-tile height most of each tile would be padding,
 // and packing B (k x n values) costs as much as the product itself.
-const gemvMaxRows = gemmMR - 1
+// It does not follow gemmMR: gemv sums all depths in one run where the
+// GEMM adds gemmKC blocks, so which products take gemv must not depend
+// on the build.
+const gemvMaxRows = 2
 
 // gemv sets the m x n matrix C = ep(A x B) like gemm, for few rows of A,
 // reading B in place: each C[i][j] is the sum over p, in order, of
@@ -253,8 +239,8 @@ func gemv(m, n, k int, a, b mat, c []float32, ldc int, ep epilogue) {
 	}
 }
 
-// axpy adds v*x[j] to y[j] for every j, four per step.
-func axpy(y []float32, v float32, x []float32) {
+// axpyScalar adds v*x[j] (rounded) to y[j] for every j, four per step.
+func axpyScalar(y []float32, v float32, x []float32) {
 	x = x[:len(y)]
 	j := 0
 	for ; j+4 <= len(y); j += 4 {

@@ -1,4 +1,17 @@
+//go:build !(goexperiment.simd && wasm)
+
 package cpu
+
+// The scalar micro-tile: 3x3, for every build without a SIMD kernel.
+const (
+	gemmMR = 3 // rows of the micro-tile (A panel height)
+	gemmNR = 3 // columns of the micro-tile (B panel width)
+)
+
+// kernel is the build's micro-kernel (see kernel3x3).
+func kernel(a, b []float32, mp, rows, cols int, c []float32, ldc int, acc bool, bias []float32) {
+	kernel3x3(a, b, mp, rows, cols, c, ldc, acc, bias)
+}
 
 // kernel3x3 multiplies each of the mp packed A panels of a (len(b)
 // floats each) by the packed B panel b and writes the 3x3 tiles into c:
@@ -119,5 +132,29 @@ func kernel3x3(a, b []float32, mp, rows, cols int, c []float32, ldc int, acc boo
 		}
 		t := [gemmMR * gemmNR]float32{c00, c01, c02, c10, c11, c12, c20, c21, c22}
 		storeTile(ci, ldc, &t, min(gemmMR, rows-i), cols, acc, bias)
+	}
+}
+
+// packRowsA packs a full panel of gemmMR rows (packRows3).
+func packRowsA(panel, src []float32, rs, kc int) { packRows3(panel, src, rs, kc) }
+
+// packRows3 interleaves three rows of length kc, src[0:kc], src[rs:rs+kc]
+// and src[2rs:2rs+kc], into panel: panel[p*3+r] = row r at p. Four depths
+// per step: js/wasm pays a dispatch per loop iteration.
+func packRows3(panel, src []float32, rs, kc int) {
+	s0, s1, s2 := src[:kc:kc], src[rs:rs+kc:rs+kc], src[2*rs:2*rs+kc:2*rs+kc]
+	panel = panel[:3*kc]
+	p := 0
+	for ; p+4 <= kc; p += 4 {
+		d := (*[12]float32)(panel[3*p : 3*p+12])
+		a, b, c := (*[4]float32)(s0[p:p+4]), (*[4]float32)(s1[p:p+4]), (*[4]float32)(s2[p:p+4])
+		d[0], d[1], d[2] = a[0], b[0], c[0]
+		d[3], d[4], d[5] = a[1], b[1], c[1]
+		d[6], d[7], d[8] = a[2], b[2], c[2]
+		d[9], d[10], d[11] = a[3], b[3], c[3]
+	}
+	for ; p < kc; p++ {
+		d := (*[3]float32)(panel[3*p : 3*p+3])
+		d[0], d[1], d[2] = s0[p], s1[p], s2[p]
 	}
 }

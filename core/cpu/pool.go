@@ -101,19 +101,24 @@ func maxPool(g geom, xd, od []float32) {
 						for iy := lo[1]; iy < hi[1]; iy++ {
 							for ix := lo[2]; ix < hi[2]; ix++ {
 								xi := (((n*g.in[0]+iz)*g.in[1]+iy)*g.in[2] + ix) * c
-								row := xd[xi : xi+c]
-								row = row[:len(out)]
-								for ch, v := range row {
-									if m := out[ch]; v > m || v != v || (v == 0 && m == 0 && math.Float32bits(v) == 0) {
-										out[ch] = v
-									}
-								}
+								maxRow(out, xd[xi:xi+c])
 							}
 						}
 					}
 					o += c
 				}
 			}
+		}
+	}
+}
+
+// maxRowScalar sets out[ch] to the max of out[ch] and row[ch] as math.Max
+// decides: NaN wins and stays, +0 beats -0.
+func maxRowScalar(out, row []float32) {
+	row = row[:len(out)]
+	for ch, v := range row {
+		if m := out[ch]; v > m || v != v || (v == 0 && m == 0 && math.Float32bits(v) == 0) {
+			out[ch] = v
 		}
 	}
 }

@@ -186,17 +186,18 @@ func winoWeights(pbs *[16]*packedB, w []float32, cin, cout int) (buf []float32) 
 // winoDepths is how many input channels winoWeights transforms at a time.
 const winoDepths = 16
 
-// winoFilter3 sets dst[k][o+j], j < 3, to element k of G g G^T for the
+// winoFilter3 sets dst[k][o+j], j < gemmNR, to element k of G g G^T for the
 // 3x3 filters g[ky][kx] = w[(ky*3+kx)*n + j].
 func winoFilter3(dst *[16][]float32, o int, w []float32, n int) {
-	s0, s1, s2 := (*[3]float32)(w[0:3]), (*[3]float32)(w[n:n+3]), (*[3]float32)(w[2*n:2*n+3])
-	s3, s4, s5 := (*[3]float32)(w[3*n:3*n+3]), (*[3]float32)(w[4*n:4*n+3]), (*[3]float32)(w[5*n:5*n+3])
-	s6, s7, s8 := (*[3]float32)(w[6*n:6*n+3]), (*[3]float32)(w[7*n:7*n+3]), (*[3]float32)(w[8*n:8*n+3])
-	var d [16]*[3]float32
+	const nr = gemmNR
+	s0, s1, s2 := (*[nr]float32)(w[0:nr]), (*[nr]float32)(w[n:n+nr]), (*[nr]float32)(w[2*n:2*n+nr])
+	s3, s4, s5 := (*[nr]float32)(w[3*n:3*n+nr]), (*[nr]float32)(w[4*n:4*n+nr]), (*[nr]float32)(w[5*n:5*n+nr])
+	s6, s7, s8 := (*[nr]float32)(w[6*n:6*n+nr]), (*[nr]float32)(w[7*n:7*n+nr]), (*[nr]float32)(w[8*n:8*n+nr])
+	var d [16]*[nr]float32
 	for k := range d {
-		d[k] = (*[3]float32)(dst[k][o : o+3])
+		d[k] = (*[nr]float32)(dst[k][o : o+nr])
 	}
-	for j := 0; j < 3; j++ {
+	for j := 0; j < nr; j++ {
 		g00, g01, g02 := s0[j], s1[j], s2[j]
 		g10, g11, g12 := s3[j], s4[j], s5[j]
 		g20, g21, g22 := s6[j], s7[j], s8[j]
