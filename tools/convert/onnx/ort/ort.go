@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrMissing reports that node or onnxruntime-node is not installed.
@@ -206,4 +207,34 @@ func (r *Runtime) RunBatch(jobs []Job) ([]Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// Time returns the median of runs session.run calls of the model on one
+// float32 input (after an untimed one), single-threaded, as measured in
+// Node: the peer figure for benchmarks.
+func (r *Runtime) Time(model string, in []float32, dims []int, runs int) (time.Duration, error) {
+	dir, err := os.MkdirTemp("", "ort")
+	if err != nil {
+		return 0, fmt.Errorf("ort: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	inPath := filepath.Join(dir, "in.f32")
+	if err := os.WriteFile(inPath, encode(in), 0o644); err != nil {
+		return 0, fmt.Errorf("ort: %w", err)
+	}
+	ds := make([]string, len(dims))
+	for i, d := range dims {
+		ds[i] = strconv.Itoa(d)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(r.Node, r.Script, "--time", strconv.Itoa(runs), model, inPath, strings.Join(ds, ","))
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("ort: %s: %w: %s", filepath.Base(model), err, strings.TrimSpace(stderr.String()))
+	}
+	var ms float64
+	if err := json.Unmarshal(stdout.Bytes(), &ms); err != nil {
+		return 0, fmt.Errorf("ort: timing %q: %w", stdout.String(), err)
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
 }

@@ -2,6 +2,7 @@
 //
 //   node ort_run.mjs MODEL.onnx INPUT.f32 DIMS OUTPUT.f32
 //   node ort_run.mjs --batch JOBS.json
+//   node ort_run.mjs --time RUNS MODEL.onnx INPUT.f32 DIMS
 //
 // INPUT.f32 holds little-endian float32 values of shape DIMS (comma
 // separated, e.g. 1,224,224,3), fed to the model's first input. The first
@@ -42,7 +43,31 @@ async function run(model, inPath, dims, outPath) {
 }
 
 const args = process.argv.slice(2);
-if (args[0] === '--batch' && args.length === 2) {
+if (args[0] === '--time' && args.length === 5) {
+  // --time RUNS MODEL INPUT.f32 DIMS: the median milliseconds of RUNS
+  // session.run calls after one untimed run, printed as JSON.
+  const runs = Number(args[1]);
+  const dims = args[4].split(',').map(Number);
+  const bytes = readFileSync(args[3]);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const data = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(4 * i, true);
+  const session = await ort.InferenceSession.create(args[2], {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, dims) };
+  await session.run(feeds);
+  const ms = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  console.log(JSON.stringify(ms[Math.floor(ms.length / 2)]));
+} else if (args[0] === '--batch' && args.length === 2) {
   const jobs = JSON.parse(readFileSync(args[1], 'utf8'));
   const dims = [];
   for (const j of jobs) {
