@@ -72,5 +72,5 @@ func ExampleImport() {
 func ExampleOps() {
 	fmt.Println(len(onnximport.Ops()), onnximport.Ops()[:6])
 	// Output:
-	// 82 [Abs Add AveragePool BatchNormalization Cast Celu]
+	// 86 [Abs Add ArgMax ArgMin AveragePool BatchNormalization]
 }

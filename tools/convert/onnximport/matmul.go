@@ -69,7 +69,14 @@ func gemm(e *importer, n *onnx.Node) error {
 		return err
 	}
 	if transA != 0 {
-		return fmt.Errorf("%w: transA=1 (the batch would move)", ErrUnsupported)
+		if len(a.dims) != 2 || a.dims[0] <= 0 || a.dims[1] <= 0 {
+			return fmt.Errorf("%w: transA=1 on A %v (the batch would move)", ErrUnsupported, a.dims)
+		}
+		t, err := e.step(n, "Transpose", "", []*onnx.Attribute{onnx.IntsAttr("perm", 1, 0)}, a.name)
+		if err != nil {
+			return err
+		}
+		a = e.vals[t]
 	}
 	if len(a.dims) != 2 || len(b.dims) != 2 || b.isInt {
 		return fmt.Errorf("%w: A %v, B %v (want an activation [N, K] and a float constant)", ErrUnsupported, a.dims, b.dims)
@@ -99,22 +106,40 @@ func gemm(e *importer, n *onnx.Node) error {
 	if err != nil {
 		return err
 	}
-	if c != nil && beta != 0 {
-		if c.c == nil || c.c.isInt {
-			return fmt.Errorf("%w: C is not a float constant", ErrUnsupported)
+	if c != nil && beta != 0 && (c.c == nil || c.c.isInt || !(c.c.size() == 1 || len(c.c.dims) >= 1 && c.c.dims[len(c.c.dims)-1] == m && c.c.size() == int(m))) {
+		// C is computed at run time or is a matrix: the product, then
+		// beta*C added with broadcasting.
+		y, err := e.emit("dense", nodeName(n)+"/product", ins, &graph.DenseAttrs{}, "", []int64{a.dims[0], m}, false)
+		if err != nil {
+			return err
 		}
-		cd := c.c.dims
+		cname := n.Input[2]
+		if beta != 1 {
+			if c.c != nil {
+				k, err := foldBinary("mul", c.c, &constant{dims: []int64{1}, f: []float32{beta}})
+				if err != nil {
+					return err
+				}
+				cname = e.konstValue(n, "beta_c", k)
+			} else if cname, err = e.chain(n, c, "", graph.Act{Op: "affine", Alpha: beta}); err != nil {
+				return err
+			}
+		}
+		if err := e.set(y.name, y); err != nil {
+			return err
+		}
+		_, err = e.step(n, "Add", n.Output[0], nil, y.name, cname)
+		return err
+	}
+	if c != nil && beta != 0 {
 		var bias []float32
-		switch {
-		case c.c.size() == 1:
+		if c.c.size() == 1 {
 			bias = make([]float32, m)
 			for i := range bias {
 				bias[i] = c.c.f[0]
 			}
-		case len(cd) >= 1 && cd[len(cd)-1] == m && c.c.size() == int(m):
+		} else {
 			bias = slices.Clone(c.c.f)
-		default:
-			return fmt.Errorf("%w: C %v is not a bias of %d outputs", ErrUnsupported, cd, m)
 		}
 		for i := range bias {
 			bias[i] *= beta
