@@ -118,10 +118,12 @@ fuzz:
 # imported natively into build/webgpu-models with TF.js's probabilities on
 # generated images, on the GPU against the CPU and TF.js; PaddleOCR's PP-OCRv4
 # detector and recognizer and a small quantized ONNX model against
-# onnxruntime-node's outputs (computed natively by -prepare ppocr); installs
-# Chromium and wasmbrowsertest on first use.
+# onnxruntime-node's outputs (computed natively by -prepare ppocr); a
+# synthetic TF.js graph model with every op the importer translates against
+# TF.js's outputs (-prepare tfjs); installs Chromium and wasmbrowsertest on
+# first use.
 test-browser: deps
-	$(GO) run ./webgpu/bench -prepare nsfwjs,ppocr
+	$(GO) run ./webgpu/bench -prepare nsfwjs,ppocr,tfjs
 	WEBGPU_MODELS=$(CURDIR)/$(BUILD)/webgpu-models webgpu/testdata/browser-test.sh -count=1
 
 # webcnn (WebGPU, CPU in wasm) against TF.js 4.22 (webgpu, wasm with and without

@@ -18,6 +18,7 @@
 //	go run ./webgpu/bench -cpu                  (only the CPU rows: webcnn-cpu, tfjs-wasm with and without SIMD)
 //	go run ./webgpu/bench -prepare nsfwjs       (only write the model manifests)
 //	go run ./webgpu/bench -prepare ppocr        (PP-OCRv4 and onnxruntime references)
+//	go run ./webgpu/bench -prepare tfjs         (a synthetic TF.js graph model and TF.js's outputs)
 //
 // The page (static/, embedded) and the Go side of it (page/, built for
 // js/wasm here) are served on loopback; results come back to this
@@ -78,7 +79,7 @@ func run(args []string) error {
 	}
 	c := config{root: root}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	prepare := fs.String("prepare", "", "only write the model manifests and exit: nsfwjs, resnet18, ppocr or all (comma-separated)")
+	prepare := fs.String("prepare", "", "only write the model manifests and exit: nsfwjs, resnet18, ppocr, tfjs or all (comma-separated)")
 	fs.StringVar(&c.modelDir, "models", filepath.Join(root, "build", "webgpu-models"), "directory of the model manifests")
 	fs.StringVar(&c.outDir, "out", filepath.Join(root, "build", "bench-browser"), "directory for the wasm binary and the results")
 	fs.StringVar(&c.chromium, "chromium", "/usr/lib/chromium/chromium-headless-shell", "the Chromium binary")
@@ -105,10 +106,12 @@ func run(args []string) error {
 				errs = append(errs, prepareResNet(c.modelDir))
 			case "ppocr":
 				errs = append(errs, preparePPOCR(root, c.modelDir))
+			case "tfjs":
+				errs = append(errs, prepareTFJSSynth(root, c.modelDir))
 			case "all":
-				errs = append(errs, prepareNSFWJS(root, c.modelDir), prepareResNet(c.modelDir), preparePPOCR(root, c.modelDir))
+				errs = append(errs, prepareNSFWJS(root, c.modelDir), prepareResNet(c.modelDir), preparePPOCR(root, c.modelDir), prepareTFJSSynth(root, c.modelDir))
 			default:
-				return fmt.Errorf("-prepare %q: want nsfwjs, resnet18, ppocr or all (comma-separated)", p)
+				return fmt.Errorf("-prepare %q: want nsfwjs, resnet18, ppocr, tfjs or all (comma-separated)", p)
 			}
 		}
 		return errors.Join(errs...)

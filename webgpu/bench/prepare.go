@@ -105,13 +105,24 @@ func prepareNSFWJS(root, dir string) error {
 // runTFJS runs a TF.js model on the input file (float32, dims) with
 // tools/convert/tfjs/testdata/tfjs_run.mjs on TF.js's wasm backend.
 func runTFJS(root, model, in string, dims []int) ([]float32, error) {
+	out, _, err := runTFJSWith(root, "wasm", model, in, dims, nil)
+	if err == nil && (len(out) == 0 || len(out)%dims[0] != 0) {
+		err = fmt.Errorf("%d output values for %d images", len(out), dims[0])
+	}
+	return out, err
+}
+
+// runTFJSWith runs a TF.js model on a backend (cpu or wasm) and returns
+// the values of the named output nodes (nil: the model's output), one
+// after the other, and their shapes.
+func runTFJSWith(root, backend, model, in string, dims []int, outputs []string) ([]float32, [][]int, error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tmp, err := os.CreateTemp("", "tfjs-*.f32")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
@@ -119,25 +130,32 @@ func runTFJS(root, model, in string, dims []int) ([]float32, error) {
 	for i, d := range dims {
 		ds[i] = strconv.Itoa(d)
 	}
-	cmd := exec.Command(node, filepath.Join(root, "tools", "convert", "tfjs", "testdata", "tfjs_run.mjs"), model, in, strings.Join(ds, ","), tmp.Name())
-	cmd.Env = append(os.Environ(), "TFJS_BACKEND=wasm")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	args := []string{filepath.Join(root, "tools", "convert", "tfjs", "testdata", "tfjs_run.mjs"), model, in, strings.Join(ds, ","), tmp.Name()}
+	if outputs != nil {
+		args = append(args, strings.Join(outputs, ","))
+	}
+	cmd := exec.Command(node, args...)
+	cmd.Env = append(os.Environ(), "TFJS_BACKEND="+backend)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%v\n%s", err, stderr.String())
+		return nil, nil, fmt.Errorf("%v\n%s", err, stderr.String())
+	}
+	var shapes [][]int
+	if outputs != nil {
+		if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &shapes); err != nil {
+			return nil, nil, fmt.Errorf("tfjs_run.mjs: output shapes %q: %w", stdout.String(), err)
+		}
 	}
 	raw, err := os.ReadFile(tmp.Name())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]float32, len(raw)/4)
 	for i := range out {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
-	if len(out) == 0 || len(out)%dims[0] != 0 {
-		return nil, fmt.Errorf("%d output values for %d images", len(out), dims[0])
-	}
-	return out, nil
+	return out, shapes, nil
 }
 
 func writeF32(path string, v []float32) error {
