@@ -138,6 +138,11 @@ func (in *Input) validate() error {
 	return nil
 }
 
+// ParamsBytes is the parameters' size to budget: memory.param_bytes, or
+// the float32 size of the tensors where that is more (what a load
+// allocates whatever the manifest says).
+func (m *Manifest) ParamsBytes() int64 { return max(m.Memory.ParamBytes, m.tensorBytes()) }
+
 // tensorBytes is the float32 size of every tensor: what a load allocates
 // whatever memory.param_bytes says.
 func (m *Manifest) tensorBytes() int64 {

@@ -83,7 +83,7 @@ func ReadManifest(fsys fs.FS, dir string) (*Manifest, error) {
 
 // CheckBudget refuses a manifest whose memory plan exceeds budget bytes.
 func (m *Manifest) CheckBudget(budget int64) error {
-	params := max(m.Memory.ParamBytes, m.tensorBytes()) // never less than the load allocates
+	params := m.ParamsBytes() // never less than the load allocates
 	need := params + m.Memory.ActivationBytes
 	if budget > 0 && need > budget {
 		return fmt.Errorf("weights: %q needs %d bytes (%d of parameters, %d of activations), budget %d: %w",

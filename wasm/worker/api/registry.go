@@ -220,14 +220,14 @@ func (r *registry) fits(m *weights.Manifest) error {
 	}
 	if peak := loadPeak(m); peak > r.budget {
 		return fmt.Errorf("model does not fit the isolate: %q needs %d bytes while loading (its %d bytes of parameters twice, plus activations), budget %d: %w",
-			m.Model, peak, m.Memory.ParamBytes, r.budget, weights.ErrBudget)
+			m.Model, peak, m.ParamsBytes(), r.budget, weights.ErrBudget)
 	}
 	return nil
 }
 
 // plan is the memory a held model takes; loadPeak what its load takes.
-func plan(m *weights.Manifest) int64     { return m.Memory.ParamBytes + m.Memory.ActivationBytes }
-func loadPeak(m *weights.Manifest) int64 { return 2*m.Memory.ParamBytes + m.Memory.ActivationBytes }
+func plan(m *weights.Manifest) int64     { return m.ParamsBytes() + m.Memory.ActivationBytes }
+func loadPeak(m *weights.Manifest) int64 { return 2*m.ParamsBytes() + m.Memory.ActivationBytes }
 
 // get returns the model built for id, loading it on first use.
 func (r *registry) get(ctx context.Context, id string) (*loaded, error) {

@@ -158,6 +158,7 @@ func TestStatusCodes(t *testing.T) {
 		status int
 		substr string
 	}{
+		{"understated parameters", edit(func(m *weights.Manifest) { m.Memory.ParamBytes = 0 }), 0, ""},
 		{"unknown architecture", edit(func(m *weights.Manifest) { m.Arch.ID = "resnet9000" }), 500, "resnet9000"},
 		{"wrong tensor shape", edit(func(m *weights.Manifest) {
 			for i := range m.Tensors {
@@ -177,7 +178,16 @@ func TestStatusCodes(t *testing.T) {
 		}), 500, "fc3.bias"},
 		{"labels for another output", edit(func(m *weights.Manifest) { delete(m.Arch.Config, "classes"); m.Labels = m.Labels[:9] }), 500, "9 labels for an output of 10 values"},
 		{"store down", brokenFS{}, 502, "connection reset by the store"},
+		{"huge input", edit(func(m *weights.Manifest) { m.Input.Shape = []int{1, 12000, 12000, 3} }), 500, "input: shape [1 12000 12000 3]"},
 	} {
+		if tc.status == 0 { // budgeted by its tensors: LeNet-5's 177,704 bytes twice do not fit 300,000
+			var e api.Error
+			w := do(t, newServer(api.Config{Assets: tc.fsys, Budget: 300_000}), http.MethodPost, "/v1/classify?model=lenet5", "image/png", samples[0].Body, &e)
+			if w.Code != 507 || !strings.Contains(e.Error, "its 177704 bytes of parameters twice") {
+				t.Errorf("%s: %d %s, want 507 counting 177704 bytes of parameters", tc.name, w.Code, e.Error)
+			}
+			continue
+		}
 		var e api.Error
 		w := do(t, newServer(api.Config{Assets: tc.fsys}), http.MethodPost, "/v1/classify?model=lenet5", "image/png", samples[0].Body, &e)
 		if w.Code != tc.status || !strings.Contains(e.Error, tc.substr) {
