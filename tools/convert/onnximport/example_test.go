@@ -72,5 +72,5 @@ func ExampleImport() {
 func ExampleOps() {
 	fmt.Println(len(onnximport.Ops()), onnximport.Ops()[:6])
 	// Output:
-	// 86 [Abs Add ArgMax ArgMin AveragePool BatchNormalization]
+	// 87 [Abs Add ArgMax ArgMin AveragePool BatchNormalization]
 }

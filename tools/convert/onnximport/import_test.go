@@ -118,9 +118,9 @@ func TestErrors(t *testing.T) {
 		is    error
 	}{
 		{"unknown op", conv(func(g *onnx.Graph) {
-			g.Node = append(g.Node, &onnx.Node{Name: "lrn1", OpType: "LRN", Input: []string{"y"}, Output: []string{"z"}})
+			g.Node = append(g.Node, &onnx.Node{Name: "fl1", OpType: "Floor", Input: []string{"y"}, Output: []string{"z"}})
 			g.Output[0].Name = "z"
-		}), `node "lrn1": op LRN`, ErrUnsupported},
+		}), `node "fl1": op Floor`, ErrUnsupported},
 		{"other domain", conv(func(g *onnx.Graph) { g.Node[0].Domain = "com.microsoft" }), `node "c": op Conv of domain "com.microsoft"`, ErrUnsupported},
 		{"weights computed at run time", conv(func(g *onnx.Graph) {
 			g.Node = append([]*onnx.Node{{Name: "r", OpType: "Relu", Input: []string{"x"}, Output: []string{"xr"}}}, g.Node...)

@@ -240,3 +240,75 @@ func (e *importer) layerNormStats(n *onnx.Node, x *value, a int, eps float32, ga
 	}
 	return nil
 }
+
+// lrn translates LRN, x / (bias + alpha/size * sum of x^2 over a window
+// of size channels)^beta: the squares, viewed as [N, 1, C, H*W], are
+// average-pooled (padding counted) along the channels, so the window
+// crosses channels with the pool kernel.
+func lrn(e *importer, n *onnx.Node) error {
+	x, err := e.activation(n, 0)
+	if err != nil {
+		return err
+	}
+	if len(x.dims) < 3 {
+		return fmt.Errorf("input of rank %d (want N, C, spatial...)", len(x.dims))
+	}
+	size, err := attrInt(n, "size", 0)
+	if err != nil {
+		return err
+	}
+	alpha, err := attrFloat(n, "alpha", 1e-4)
+	if err != nil {
+		return err
+	}
+	beta, err := attrFloat(n, "beta", 0.75)
+	if err != nil {
+		return err
+	}
+	bias, err := attrFloat(n, "bias", 1)
+	if err != nil {
+		return err
+	}
+	if err := finite(alpha, beta, bias); err != nil {
+		return err
+	}
+	if size < 1 || size > 1<<10 {
+		return fmt.Errorf("size %d", size)
+	}
+	hw := int64(1)
+	for _, d := range x.dims[1:] {
+		if d <= 0 {
+			return fmt.Errorf("%w: dims %v with dynamic extents", ErrUnsupported, x.dims)
+		}
+	}
+	for _, d := range x.dims[2:] {
+		hw *= d
+	}
+	c := x.dims[1]
+	sq, err := e.chain(n, x, "", graph.Act{Op: "square"})
+	if err != nil {
+		return err
+	}
+	flat, err := e.step(n, "Reshape", "", nil, sq, e.intsValue(n, "shape", 0, 1, c, hw))
+	if err != nil {
+		return err
+	}
+	before, after := (size-1)/2, size/2
+	sum, err := e.step(n, "AveragePool", "", []*onnx.Attribute{onnx.IntsAttr("kernel_shape", size, 1),
+		onnx.IntsAttr("pads", before, 0, after, 0), onnx.IntAttr("count_include_pad", 1)}, flat)
+	if err != nil {
+		return err
+	}
+	back := append([]int64{0}, x.dims[1:]...)
+	avg, err := e.step(n, "Reshape", "", nil, sum, e.intsValue(n, "shape", back...))
+	if err != nil {
+		return err
+	}
+	// The pool averaged over size values: alpha/size * sum = alpha * avg.
+	den, err := e.chain(n, e.vals[avg], "", graph.Act{Op: "affine", Alpha: alpha, Beta: bias}, graph.Act{Op: "pow", Alpha: -beta})
+	if err != nil {
+		return err
+	}
+	_, err = e.step(n, "Mul", n.Output[0], nil, x.name, den)
+	return err
+}

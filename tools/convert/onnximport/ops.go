@@ -59,6 +59,7 @@ func init() {
 		"ArgMin":                argMax,
 		"Hardmax":               hardmax,
 		"ThresholdedRelu":       thresholdedRelu,
+		"LRN":                   lrn,
 		"Softmax":               softmax,
 		"LogSoftmax":            softmax,
 		"MatMul":                matMul,

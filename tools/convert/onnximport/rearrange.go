@@ -234,3 +234,73 @@ func size(e *importer, n *onnx.Node) error {
 	}
 	return e.setConst(n, 0, &constant{dims: []int64{}, i: []int64{cnt}, isInt: true})
 }
+
+// padEdges translates Pad in reflect and edge modes: along each padded
+// axis, one-wide slices of the borders (mirrored without the edge, or
+// the edge repeated) are concatenated around the value. pads are ONNX's
+// [before..., after...].
+func (e *importer) padEdges(n *onnx.Node, x *value, mode string, pads []int) error {
+	r := len(x.dims)
+	cur := x.name
+	last := -1
+	for i := range r {
+		if pads[i] < 0 || pads[r+i] < 0 {
+			return fmt.Errorf("%w: negative pads %v", ErrUnsupported, pads)
+		}
+		if pads[i] > 0 || pads[r+i] > 0 {
+			last = i
+		}
+	}
+	if last < 0 {
+		return e.alias(n, x)
+	}
+	for i := range r {
+		b, a := int64(pads[i]), int64(pads[r+i])
+		if b == 0 && a == 0 {
+			continue
+		}
+		d := x.dims[i]
+		if d <= 0 {
+			return fmt.Errorf("%w: %s padding of axis %d of unknown extent", ErrUnsupported, mode, i)
+		}
+		if mode == "reflect" && (b >= d || a >= d) {
+			return fmt.Errorf("%w: reflect pads %d, %d of an axis of %d", ErrUnsupported, b, a, d)
+		}
+		var parts []string
+		piece := func(k int64) error {
+			s, err := e.sliceStep(n, cur, int64(i), k, k+1, "")
+			parts = append(parts, s)
+			return err
+		}
+		for k := b; k >= 1; k-- {
+			at := k // reflect: x[k] ... x[1]
+			if mode == "edge" {
+				at = 0
+			}
+			if err := piece(at); err != nil {
+				return err
+			}
+		}
+		parts = append(parts, cur)
+		for k := int64(1); k <= a; k++ {
+			at := d - 1 - k // reflect: x[d-2] ... x[d-1-a]
+			if mode == "edge" {
+				at = d - 1
+			}
+			if err := piece(at); err != nil {
+				return err
+			}
+		}
+		out := ""
+		if i == last {
+			out = n.Output[0]
+		}
+		var err error
+		if cur, err = e.step(n, "Concat", out, []*onnx.Attribute{onnx.IntAttr("axis", int64(i))}, parts...); err != nil {
+			return err
+		}
+		// Later axes slice the padded value.
+		x = e.vals[cur]
+	}
+	return nil
+}

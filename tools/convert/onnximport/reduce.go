@@ -18,7 +18,7 @@ func pad(e *importer, n *onnx.Node) error {
 	if err != nil {
 		return err
 	}
-	if mode != "constant" {
+	if mode != "constant" && mode != "reflect" && mode != "edge" {
 		return fmt.Errorf("%w: mode %q", ErrUnsupported, mode)
 	}
 	var pads []int64
@@ -63,6 +63,9 @@ func pad(e *importer, n *onnx.Node) error {
 	p, err := ints(pads)
 	if err != nil {
 		return err
+	}
+	if mode != "constant" {
+		return e.padEdges(n, x, mode, p)
 	}
 	before, after := make([]int, r), make([]int, r)
 	dims := slices.Clone(x.dims)
