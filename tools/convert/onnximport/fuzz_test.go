@@ -50,6 +50,9 @@ func FuzzImport(f *testing.F) {
 	for _, s := range suiteSeeds(200) {
 		f.Add(s)
 	}
+	for i, c := range append(quantCases(), resizeCases()[95:]...) {
+		f.Add(c.model(1, i))
+	}
 	f.Add([]byte{})
 	f.Add([]byte("\x3a\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {

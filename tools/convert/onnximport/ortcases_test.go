@@ -38,14 +38,7 @@ func checkCases(t *testing.T, seed uint64, cases []ortCase) {
 	preps := make([]prepared, len(cases))
 	var jobs []ort.Job
 	for i, c := range cases {
-		b := &builder{rng: rand.New(rand.NewPCG(seed, uint64(i)))}
-		out := b.graph(c.graph)
-		m := &onnx.Model{IRVersion: onnx.IRVersion, OpsetImport: []onnx.OperatorSetID{{Version: c.opset}}, Graph: &onnx.Graph{
-			Name: "case", Node: b.nodes, Initializer: b.inits,
-			Input:  []*onnx.ValueInfo{onnx.TensorInfo("x", c.in...)},
-			Output: []*onnx.ValueInfo{{Name: out, Type: &onnx.Type{Tensor: &onnx.TensorType{ElemType: onnx.Float}}}},
-		}}
-		raw := m.Marshal()
+		raw := c.model(seed, i)
 		path := filepath.Join(dir, fmt.Sprintf("case%d.onnx", i))
 		if err := os.WriteFile(path, raw, 0o644); err != nil {
 			t.Fatal(err)
@@ -110,6 +103,18 @@ func checkCases(t *testing.T, seed uint64, cases []ortCase) {
 			}
 		})
 	}
+}
+
+// model writes case i's ONNX bytes (weights seeded by seed and i).
+func (c ortCase) model(seed uint64, i int) []byte {
+	b := &builder{rng: rand.New(rand.NewPCG(seed, uint64(i)))}
+	out := b.graph(c.graph)
+	m := &onnx.Model{IRVersion: onnx.IRVersion, OpsetImport: []onnx.OperatorSetID{{Version: c.opset}}, Graph: &onnx.Graph{
+		Name: "case", Node: b.nodes, Initializer: b.inits,
+		Input:  []*onnx.ValueInfo{onnx.TensorInfo("x", c.in...)},
+		Output: []*onnx.ValueInfo{{Name: out, Type: &onnx.Type{Tensor: &onnx.TensorType{ElemType: onnx.Float}}}},
+	}}
+	return m.Marshal()
 }
 
 // graph runs f on b and returns its output name.

@@ -185,10 +185,13 @@ func (b *builder) i32(v ...int32) string {
 // may round either way when onnxruntime sums integers and we sum float32);
 // on these graphs every output agreed to 1e-5 relative, so the test holds
 // to that.
-func TestQuantizedModels(t *testing.T) {
+func TestQuantizedModels(t *testing.T) { checkCases(t, 17, quantCases()) }
+
+// quantCases are the quantized graphs of TestQuantizedModels.
+func quantCases() []ortCase {
 	in := []int64{2, 3, 6, 5}
 	f := func(b *builder, v ...float32) string { return b.f(v...) }
-	checkCases(t, 17, []ortCase{
+	return []ortCase{
 		{"dynamic: DynamicQuantizeLinear ConvInteger Cast Mul Add Relu", 13, in, func(b *builder) string {
 			q := b.nodeN("DynamicQuantizeLinear", []string{"x"}, 3)
 			c := b.op("ConvInteger", []string{q[0], b.q8(false, 4, 3, 3, 3), q[2], b.zp(false, 128)}, iattr("pads", 1, 1, 1, 1))
@@ -224,7 +227,7 @@ func TestQuantizedModels(t *testing.T) {
 			y := b.op("QLinearMatMul", []string{x, f(b, 0.01), b.zp(true, 0), b.q8(true, 6, 5), f(b, 0.004), b.zp(true, 0), f(b, 0.003), b.zp(true, 5)})
 			return b.op("DequantizeLinear", []string{y, f(b, 1), b.zp(true, 0)}) // the integers, as floats
 		}, 0},
-	})
+	}
 }
 
 // nodeN adds a node with k outputs and returns their names.
