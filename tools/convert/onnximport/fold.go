@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"webcnn/core/graph"
 	"webcnn/tools/convert/onnx"
 )
 
@@ -42,8 +43,32 @@ func identityNode(e *importer, n *onnx.Node) error {
 	if err != nil {
 		return err
 	}
+	if n.OpType == "Dropout" {
+		// training_mode (opset 12) drops at random unless the ratio is 0.
+		if t, err := e.optArg(n, 2); err != nil {
+			return err
+		} else if t != nil && (t.c == nil || t.c.ints()[0] != 0) {
+			ratio := float32(0.5)
+			if r, err := e.optArg(n, 1); err != nil {
+				return err
+			} else if r != nil && r.c != nil && r.c.size() == 1 {
+				ratio = r.c.floats()[0]
+			}
+			if ratio != 0 {
+				return fmt.Errorf("%w: training_mode (random dropout at inference)", ErrUnsupported)
+			}
+		}
+	}
 	if len(n.Output) > 1 && n.Output[1] != "" {
-		return fmt.Errorf("%w: the mask output", ErrUnsupported)
+		if n.OpType != "Dropout" || x.c != nil {
+			return fmt.Errorf("%w: the mask output", ErrUnsupported)
+		}
+		// Inference keeps every element: the mask is all ones (true),
+		// computed from x as clip(x)*0 + 1 (finite, so never NaN).
+		if _, err := e.chain(n, x, n.Output[1], graph.Act{Op: "clip", Alpha: -math.MaxFloat32, Beta: math.MaxFloat32},
+			graph.Act{Op: "affine", Alpha: 0, Beta: 1}); err != nil {
+			return err
+		}
 	}
 	return e.alias(n, x)
 }
