@@ -28,7 +28,8 @@ type BuildOptions struct {
 	Go string
 	// Demo writes the demo models into Out/models (WriteDemoModels): the
 	// LeNet-5 this project trained and PaddleOCR's text orientation
-	// classifier, converted from the npm package in node_modules; and
+	// classifier, converted from the npm package in node_modules, and the
+	// ImageNet MobileNetV2 of nsfwjs cut before its head (Backbone); and
 	// removes the Worker's random-weight ones (RemoveRandomModels).
 	Demo bool
 	// Log, if not nil, receives a line per step.
@@ -72,7 +73,7 @@ func Build(ctx context.Context, o BuildOptions) error {
 		return err
 	}
 	if o.Demo {
-		logf("writing the demo models: %s (trained here), %s (converted from %s)", LeNet5, PaddleCls, PaddleClsONNX)
+		logf("writing the demo models: %s (trained here), %s (converted from %s), %s (from %s, cut before its head)", LeNet5, PaddleCls, PaddleClsONNX, Backbone, NSFWJSDir)
 		if err := WriteDemoModels(root, o.Out); err != nil {
 			return err
 		}

@@ -37,7 +37,8 @@ const PaddleClsChunk = 256 << 10
 
 // WriteDemoModels writes the demo models into out/models/<id>/: LeNet5
 // copied file by file from pretrained.FS (the chunk names stay the sha256
-// of their bytes), PaddleCls converted from root/PaddleClsONNX. Each
+// of their bytes), PaddleCls converted from root/PaddleClsONNX, and the
+// feature extractor Backbone (WriteBackbone). Each
 // directory is staged beside its final place and replaces the old one, so
 // no chunk of an earlier build is left behind. The index is not written.
 func WriteDemoModels(root, out string) error {
@@ -78,7 +79,7 @@ func WriteDemoModels(root, out string) error {
 	if _, err := weights.Load(context.Background(), os.DirFS(dir), PaddleCls, weights.LoadOptions{}); err != nil {
 		return fmt.Errorf("site: %s as written: %w", PaddleCls, err)
 	}
-	return nil
+	return WriteBackbone(root, out)
 }
 
 // RemoveRandomModels removes from out/models the demo models with seeded

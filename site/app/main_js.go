@@ -73,6 +73,7 @@ func main() {
 	a.el("be-"+a.backend).Underlying().Set("checked", true)
 	a.bind()
 	a.bindTrain()
+	a.bindRun()
 	a.network()
 	go a.gpuLabel()
 	go a.start()
@@ -288,7 +289,11 @@ func (a *app) load(id string) {
 	a.model = m
 	a.info = m.Call("summary")
 	a.summary(m, ms)
-	a.status("ready", sprintf("%s is ready on %s. Give it an image.", id, backendName(str(m.Get("backend")))))
+	if a.features() {
+		a.status("ready", sprintf("%s is ready on %s. It has no classes of its own: teach it some below (a few images of each), and the new head classifies every image here.", id, backendName(str(m.Get("backend")))))
+	} else {
+		a.status("ready", sprintf("%s is ready on %s. Give it an image.", id, backendName(str(m.Get("backend")))))
+	}
 	if a.source.Truthy() {
 		a.classify()
 	}
@@ -301,24 +306,51 @@ func backendName(b string) string {
 	return "the CPU"
 }
 
+// features says whether the loaded model is a feature extractor (a
+// backbone cut before its head): it classifies nothing itself, only the
+// heads taught on it do.
+func (a *app) features() bool {
+	return a.model.Truthy() && a.info.Truthy() && str(a.info.Get("output")) == "features"
+}
+
 // classify runs the current model on the current image.
 func (a *app) classify() {
 	if !a.model.Truthy() || !a.source.Truthy() {
+		return
+	}
+	if a.features() {
+		a.clearBars()
+		a.clsSeq++
+		if tr.head.Truthy() && tr.base.Equal(a.model) {
+			a.status("classifying", "Classifying with the new head…")
+			a.headClassify()
+			a.status("done", "Classified by the head taught on "+a.id+".")
+		} else {
+			a.status("done", a.id+" has no classes of its own: add this image to a class below, and teach it.")
+		}
 		return
 	}
 	a.clsSeq++
 	seq := a.clsSeq
 	m, id := a.model, a.id
 	opts := map[string]any{"topk": 5}
+	end := func() {}
 	if a.mc {
 		opts["mcDropout"] = a.mcM
+		end = a.longRun("MC-dropout", opts)
 	}
 	a.clearError()
 	a.status("classifying", "Classifying…")
 	t0 := now()
 	r, err := await(m.Call("classify", a.source, opts))
 	ms := now() - t0
+	end()
 	if seq != a.clsSeq || !m.Equal(a.model) {
+		return
+	}
+	if err != nil && err.Code == "aborted" {
+		a.clearBars()
+		a.status("done", "MC-dropout cancelled ("+err.Message+"). Classify again, or turn MC-dropout off.")
 		return
 	}
 	if err != nil {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"syscall/js"
 
@@ -30,8 +31,9 @@ type ftClass struct {
 // trainer is the panel's state.
 type trainer struct {
 	classes []*ftClass
-	head    js.Value // the FineTuned, or undefined
-	base    js.Value // the Model it was trained on
+	head    js.Value   // the (first) FineTuned, or undefined
+	heads   []js.Value // every head of the ensemble (head is heads[0])
+	base    js.Value   // the Model it was trained on
 	loss    []float64
 	acc     []float64
 	busy    bool
@@ -47,6 +49,8 @@ func (a *app) bindTrain() {
 	a.on("ft-add-class", "click", func(dom.Event) { a.addClass() })
 	a.on("ft-train", "click", func(dom.Event) { a.train() })
 	a.on("ft-save", "click", func(dom.Event) { a.saveHead() })
+	a.on("ft-unfreeze", "change", func(dom.Event) { go a.ftPlan() })
+	a.on("ft-augment", "change", func(dom.Event) { go a.ftPlan() })
 	a.on("ft-file", "change", func(dom.Event) {
 		in := a.el("ft-file").Underlying()
 		if fs := in.Get("files"); fs.Length() > 0 {
@@ -121,6 +125,74 @@ func (a *app) addImage(c *ftClass) {
 	c.thumbs.AppendChild(th)
 	c.count.SetTextContent(sprintf("%d image%s", len(c.imgs), map[bool]string{true: "", false: "s"}[len(c.imgs) == 1]))
 	a.ftState("idle", sprintf("%d images in %d classes.", a.ftImages(), a.ftClasses()))
+	a.ftPlan()
+}
+
+// ftBlocks fills the "train the last" choice for the loaded model: 0 (the
+// head only) to summary().trainableBlocks.
+func (a *app) ftBlocks() {
+	sel := a.el("ft-unfreeze")
+	sel.SetTextContent("")
+	n := 0
+	if a.info.Truthy() {
+		if v := a.info.Get("trainableBlocks"); v.Type() == js.TypeNumber {
+			n = v.Int()
+		}
+	}
+	for k := 0; k <= n; k++ {
+		o := a.doc.CreateElement("option").(*dom.HTMLOptionElement)
+		o.SetValue(sprint(k))
+		switch k {
+		case 0:
+			o.SetTextContent("0 blocks (head only)")
+		case 1:
+			o.SetTextContent("1 block")
+		default:
+			o.SetTextContent(sprintf("%d blocks", k))
+		}
+		sel.AppendChild(o)
+	}
+	sel.Underlying().Set("disabled", n == 0)
+	go a.ftPlan()
+}
+
+func (a *app) ftUnfreeze() int {
+	v, _ := strconv.Atoi(a.el("ft-unfreeze").(*dom.HTMLSelectElement).Value())
+	return v
+}
+
+// ftPlan shows what training will hold in memory (model.finetunePlan)
+// for the images added so far, before it starts.
+func (a *app) ftPlan() {
+	note := a.el("ft-memory")
+	m := a.model
+	if !m.Truthy() {
+		note.SetTextContent("")
+		return
+	}
+	n := max(a.ftImages(), 1)
+	if a.el("ft-augment").(*dom.HTMLInputElement).Checked() {
+		n *= 5 // the image and 4 augmented copies
+	}
+	blocks := a.ftUnfreeze()
+	p, err := await(m.Call("finetunePlan", map[string]any{"unfreeze": blocks, "examples": n, "classes": max(2, a.ftClasses())}))
+	if !m.Equal(a.model) || blocks != a.ftUnfreeze() {
+		return
+	}
+	if err != nil {
+		note.SetTextContent("Cannot plan the training: " + err.Message)
+		return
+	}
+	parts := p.Get("parts")
+	what := "the head only"
+	if blocks > 0 {
+		what = sprintf("the head and the backbone's last %s (after %s)", plural(blocks, "block"), str(p.Get("at")))
+	}
+	note.SetAttribute("data-bytes", sprint(num(p.Get("bytes"))))
+	note.SetAttribute("data-params", sprint(num(p.Get("trainableParams"))))
+	note.SetTextContent(sprintf("Training %s on %d examples: %s parameters, about %s of memory (weights and AdamW state %s, activations %s, inputs %s, frozen part's copy %s).",
+		what, n, countText(num(p.Get("trainableParams"))), bytesText(num(p.Get("bytes"))),
+		bytesText(num(parts.Get("weights"))+num(parts.Get("optimizer"))), bytesText(num(parts.Get("activations"))), bytesText(num(parts.Get("inputs"))), bytesText(num(parts.Get("stem")))))
 }
 
 func (a *app) ftImages() (n int) {
@@ -175,53 +247,84 @@ func (a *app) train() {
 		return
 	}
 	augment := a.el("ft-augment").(*dom.HTMLInputElement).Checked()
+	k := int(a.el("ft-heads").(*dom.HTMLInputElement).ValueAsNumber())
+	if k < 1 || k > 5 {
+		a.ftState("error", "Heads must be 1 to 5.")
+		return
+	}
 	tr.busy = true
 	defer func() { tr.busy = false }()
 	a.disposeHead()
 	tr.loss, tr.acc = nil, nil
 	a.plot()
 	m := a.model
-	a.ftState("training", sprintf("Training on %d images of %d classes (%s)…", len(imgs), a.ftClasses(), backendName(str(m.Get("backend")))))
+	blocks := a.ftUnfreeze()
+	a.ftPlan()
+	a.ftState("training", sprintf("Training on %d images of %d classes (%s)… %s", len(imgs), a.ftClasses(), backendName(str(m.Get("backend"))), a.el("ft-memory").TextContent()))
+	which := ""
 	onStep := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		s := first(args)
 		tr.loss, tr.acc = append(tr.loss, num(s.Get("loss"))), append(tr.acc, num(s.Get("acc")))
 		a.plot()
-		a.el("ft-status").SetTextContent(sprintf("Step %d of %d: loss %.3f, accuracy %.0f%%", int(num(s.Get("step"))), int(num(s.Get("steps"))), num(s.Get("loss")), 100*num(s.Get("acc"))))
+		a.el("ft-status").SetTextContent(sprintf("%sStep %d of %d: loss %.3f, accuracy %.0f%%", which, int(num(s.Get("step"))), int(num(s.Get("steps"))), num(s.Get("loss")), 100*num(s.Get("acc"))))
 		return nil
 	})
 	defer onStep.Release()
 	t0 := now()
-	head, err := await(m.Call("finetune", map[string]any{"images": imgs, "labels": labels, "epochs": epochs, "lr": lr, "augment": augment, "onStep": onStep}))
+	seed := math.Floor(js.Global().Get("Math").Call("random").Float() * (1 << 40))
+	var heads []js.Value
+	drop := func() {
+		for _, h := range heads {
+			go await(h.Call("dispose"))
+		}
+	}
+	for i := 0; i < k; i++ {
+		if k > 1 {
+			which = sprintf("Head %d of %d. ", i+1, k)
+			tr.loss, tr.acc = nil, nil
+		}
+		head, err := await(m.Call("finetune", map[string]any{"images": imgs, "labels": labels, "epochs": epochs, "lr": lr, "augment": augment, "onStep": onStep, "seed": seed + float64(i), "unfreeze": blocks}))
+		if err != nil {
+			drop()
+			a.ftState("error", "Training failed: "+err.Message)
+			return
+		}
+		heads = append(heads, head)
+		if !m.Equal(a.model) {
+			drop()
+			a.ftState("error", "The model changed while training: train again.")
+			return
+		}
+	}
 	ms := now() - t0
-	if err != nil {
-		a.ftState("error", "Training failed: "+err.Message)
-		return
-	}
-	if !m.Equal(a.model) {
-		go await(head.Call("dispose"))
-		a.ftState("error", "The model changed while training: train again.")
-		return
-	}
-	tr.head, tr.base = head, m
-	st := head.Get("stats")
+	tr.head, tr.heads, tr.base = heads[0], heads, m
+	st := heads[0].Get("stats")
 	a.el("ft-save").Underlying().Set("disabled", false)
-	a.ftState("trained", sprintf("Trained in %s: %d examples (%d features, %s), last loss %.3f, accuracy %.0f%%. New images are classified by the new head too.",
-		msText(ms), int(num(st.Get("examples"))), int(num(st.Get("features"))), str(st.Get("cut")), num(st.Get("loss")), 100*num(st.Get("acc"))))
+	ens := ""
+	if k > 1 {
+		ens = sprintf(" %d heads (seeds differ): their answers are combined; Save keeps the first.", k)
+	}
+	a.ftState("trained", sprintf("Trained in %s: %d examples (%d features, %s), last loss %.3f, accuracy %.0f%%.%s New images are classified by the new head in the prediction card.",
+		msText(ms), int(num(st.Get("examples"))), int(num(st.Get("features"))), str(st.Get("cut")), num(st.Get("loss")), 100*num(st.Get("acc")), ens))
 	a.headClassify()
 }
 
-// disposeHead drops the trained head.
+// disposeHead drops the trained heads.
 func (a *app) disposeHead() {
-	if tr.head.Truthy() {
-		go await(tr.head.Call("dispose"))
+	for _, h := range tr.heads {
+		go await(h.Call("dispose"))
 	}
-	tr.head, tr.base = js.Undefined(), js.Undefined()
+	tr.head, tr.heads, tr.base = js.Undefined(), nil, js.Undefined()
 	a.el("ft-save").Underlying().Set("disabled", true)
 	a.el("ft-top").SetTextContent("")
+	a.el("ft-top").SetAttribute("data-top", "")
+	a.el("head-result").Underlying().Set("hidden", true)
 }
 
-// headClassify shows the new head's answer for the stage's image: the
-// MC-dropout mean and deviation over 20 masks of the head's dropout.
+// headClassify shows the taught head's answer for the stage's image in
+// the prediction card: with MC passes M > 0, the mean and deviation per
+// class over M masks of the head's dropout (of every head, with several),
+// as bars with whiskers; with several heads and M = 0, over the heads.
 func (a *app) headClassify() {
 	if !tr.head.Truthy() {
 		return
@@ -234,28 +337,56 @@ func (a *app) headClassify() {
 	if !a.source.Truthy() {
 		return
 	}
-	head := tr.head
+	head, heads := tr.head, tr.heads
 	ol := a.el("ft-top")
 	ol.SetTextContent("")
 	ol.SetAttribute("data-top", "")
-	r, err := await(head.Call("classify", a.source, map[string]any{"topk": 5, "mcDropout": 20}))
+	a.el("head-result").Underlying().Set("hidden", false)
+	passes := max(0, min(200, int(a.el("ft-mc").(*dom.HTMLInputElement).ValueAsNumber())))
+	opts := map[string]any{"topk": 5}
+	end := func() {}
+	if passes > 0 {
+		opts["mcDropout"] = passes
+	}
+	if passes > 0 || len(heads) > 1 {
+		end = a.longRun("The taught head", opts)
+	}
+	var r js.Value
+	var err *jsError
+	if len(heads) > 1 {
+		hs := make([]any, len(heads))
+		for i, h := range heads {
+			hs[i] = h
+		}
+		r, err = await(a.cnn.Call("ensemble", hs).Call("classify", a.source, opts))
+	} else {
+		r, err = await(head.Call("classify", a.source, opts))
+	}
+	end()
 	if !head.Equal(tr.head) {
+		return
+	}
+	sp := a.el("ft-spread")
+	if err != nil && err.Code == "aborted" {
+		sp.SetTextContent("Cancelled (" + err.Message + ").")
 		return
 	}
 	if err != nil {
 		a.ftState("error", "The new head could not classify this image: "+err.Message)
 		return
 	}
-	for i := 0; i < r.Length(); i++ {
-		p := r.Index(i)
-		li := a.doc.CreateElement("li")
-		li.SetAttribute("data-label", str(p.Get("label")))
-		li.SetAttribute("data-prob", sprint(num(p.Get("prob"))))
-		li.SetAttribute("data-variance", sprint(num(p.Get("variance"))))
-		li.SetTextContent(sprintf("%s: %.1f%% ± %.1f", str(p.Get("label")), 100*num(p.Get("prob")), 100*math.Sqrt(num(p.Get("variance")))))
-		ol.AppendChild(li)
+	_, top1 := a.barsInto(ol, r)
+	ol.SetAttribute("data-top", str(r.Index(0).Get("label")))
+	switch {
+	case passes > 0 && len(heads) > 1:
+		sp.SetTextContent(sprintf("Mean over %d heads × %d dropout masks; whiskers: ± one standard deviation (top-1: ± %s).", len(heads), passes, pctText(top1)))
+	case passes > 0:
+		sp.SetTextContent(sprintf("MC-dropout over %d masks of the head's dropout; whiskers: ± one standard deviation (top-1: ± %s).", passes, pctText(top1)))
+	case len(heads) > 1:
+		sp.SetTextContent(sprintf("Mean over %d heads; whiskers: ± one standard deviation (top-1: ± %s).", len(heads), pctText(top1)))
+	default:
+		sp.SetTextContent("One pass of the head (MC passes 0): no spread.")
 	}
-	a.el("ft-top").SetAttribute("data-top", str(r.Index(0).Get("label")))
 }
 
 // saveHead downloads the head as its delta file.
@@ -293,7 +424,7 @@ func (a *app) loadHead(f js.Value) {
 		return
 	}
 	a.disposeHead()
-	tr.head, tr.base = head, m
+	tr.head, tr.heads, tr.base = head, []js.Value{head}, m
 	a.el("ft-save").Underlying().Set("disabled", false)
 	labels := head.Get("labels")
 	var ls []string

@@ -61,6 +61,9 @@ func (a *app) summary(m js.Value, loadMs float64) {
 	if v := s.Get("classes"); v.Truthy() {
 		a.row(dl, "Classes", sprint(v.Int()))
 	}
+	if str(s.Get("output")) == "features" {
+		a.row(dl, "Output", sprintf("%d features, no classes (a backbone cut before its head): teach it classes below", s.Get("features").Int()))
+	}
 	a.row(dl, "Download", sprintf("%s in %s", bytesText(num(s.Get("downloadBytes"))), plural(s.Get("chunks").Int(), "chunk")))
 	a.row(dl, "Memory", sprintf("%s weights + %s activations", bytesText(num(s.Get("paramBytes"))), bytesText(num(s.Get("activationBytes")))))
 	st := m.Get("loadStats")
@@ -88,11 +91,27 @@ func (a *app) summary(m js.Value, loadMs float64) {
 		nb.SetAttribute("data-fallback", "false")
 		nb.SetTextContent("Running on the CPU (Go compiled to WebAssembly).")
 	}
-	if s.Get("dropoutLayers").Int() == 0 {
-		a.el("mc-note").SetTextContent("This model has no dropout layer: every MC-dropout pass gives the same answer (variance 0).")
-	} else {
-		a.el("mc-note").SetTextContent(plural(s.Get("dropoutLayers").Int(), "dropout layer") + ": each pass draws new masks; batch norm keeps its running statistics.")
+	// MC-dropout is offered only where it means something: a model with
+	// dropout layers (the taught head has one: its passes are set in the
+	// panel).
+	mc := a.el("mc").(*dom.HTMLInputElement)
+	drop := s.Get("dropoutLayers").Int()
+	mc.Underlying().Set("disabled", drop == 0)
+	a.el("mc-m").Underlying().Set("disabled", drop == 0)
+	switch {
+	case drop == 0 && str(s.Get("output")) == "features":
+		mc.Underlying().Set("checked", false)
+		a.mc = false
+		a.el("mc-note").SetTextContent("MC-dropout: off. This backbone has no dropout and no classes; the head taught on it has dropout, and its spread shows in the prediction card.")
+	case drop == 0:
+		mc.Underlying().Set("checked", false)
+		a.mc = false
+		a.el("mc-note").SetTextContent("MC-dropout: off. This model has no dropout layer, so every pass would give the same answer (variance 0).")
+	default:
+		a.el("mc-note").SetTextContent(plural(drop, "dropout layer") + ": each pass draws new masks; batch norm keeps its running statistics.")
 	}
+	a.el("mc").Underlying().Get("parentElement").Call("setAttribute", "data-disabled", sprint(drop == 0))
+	a.ftBlocks()
 }
 
 // progress shows the download; total 0 or show false hides the bar.
@@ -118,13 +137,26 @@ func (a *app) clearBars() {
 	a.el("timing").SetTextContent("")
 }
 
-// bars draws the answer: one bar per class, with the MC-dropout or
-// ensemble spread (mean ± one standard deviation) when there is one.
+// bars draws the model's answer in #top: one bar per class, with the
+// MC-dropout or ensemble spread when there is one.
 func (a *app) bars(r js.Value, backend string, ms float64) {
-	ol := a.el("top")
+	stats, top1Std := a.barsInto(a.el("top"), r)
+	a.el("timing").SetTextContent(sprintf("%s on %s", msText(ms), backendName(backend)))
+	a.el("timing").SetAttribute("data-backend", backend)
+	u := a.el("uncertainty")
+	if stats {
+		u.SetTextContent(sprintf("MC-dropout over %d passes: bars show the mean probability, the whiskers ± one standard deviation (top-1: ± %s).", a.mcM, pctText(top1Std)))
+	} else {
+		u.SetTextContent("")
+	}
+}
+
+// barsInto fills ol with one bar per class of the answer r; a class with
+// a variance (MC-dropout, ensembles) gets whiskers at the mean ± one
+// standard deviation and "± sd" beside its percentage. It returns whether
+// there were variances and the top class's deviation.
+func (a *app) barsInto(ol dom.Element, r js.Value) (stats bool, top1Std float64) {
 	ol.SetTextContent("")
-	stats := false
-	var top1Std float64
 	for i := 0; i < r.Length(); i++ {
 		c := r.Index(i)
 		p := num(c.Get("prob"))
@@ -151,12 +183,15 @@ func (a *app) bars(r js.Value, backend string, ms float64) {
 				top1Std = sd
 			}
 			li.SetAttribute("data-variance", sprint(v.Float()))
-			err := a.doc.CreateElement("span").(dom.HTMLElement)
-			err.SetAttribute("class", "spread")
+			li.SetAttribute("data-std", sprint(sd))
+			w := a.doc.CreateElement("span").(dom.HTMLElement)
+			w.SetAttribute("class", "spread whisker")
 			lo, hi := math.Max(0, p-sd), math.Min(1, p+sd)
-			err.Style().SetProperty("left", sprintf("%.2f%%", 100*lo), "")
-			err.Style().SetProperty("width", sprintf("%.2f%%", 100*(hi-lo)), "")
-			track.AppendChild(err)
+			w.SetAttribute("data-lo", sprint(lo))
+			w.SetAttribute("data-hi", sprint(hi))
+			w.Style().SetProperty("left", sprintf("%.2f%%", 100*lo), "")
+			w.Style().SetProperty("width", sprintf("max(%.2f%%, 2px)", 100*(hi-lo)), "")
+			track.AppendChild(w)
 			pm := a.doc.CreateElement("small")
 			pm.SetTextContent("± " + pctText(sd))
 			pct.AppendChild(pm)
@@ -166,14 +201,7 @@ func (a *app) bars(r js.Value, backend string, ms float64) {
 		li.AppendChild(pct)
 		ol.AppendChild(li)
 	}
-	a.el("timing").SetTextContent(sprintf("%s on %s", msText(ms), backendName(backend)))
-	a.el("timing").SetAttribute("data-backend", backend)
-	u := a.el("uncertainty")
-	if stats {
-		u.SetTextContent(sprintf("MC-dropout over %d passes: bars show the mean probability, the band ± one standard deviation (top-1: ± %s).", a.mcM, pctText(top1Std)))
-	} else {
-		u.SetTextContent("")
-	}
+	return stats, top1Std
 }
 
 // latencyTable lists the last latency of the current model per backend

@@ -2,7 +2,8 @@
 // downloads, sha256 checks and inference never block the page. Messages:
 // {id, op, args} in; {id, value} or {id, error: {code, message}} out, and
 // {id, progress: [done, total]} while a load runs ({id, progress: [{step,
-// steps, loss, acc}]} while a finetune does).
+// steps, loss, acc}]} while a finetune does, {id, progress: [done, total]}
+// after each pass of a classification run with {progress: true}).
 import {startRuntime} from "./cnn.mjs";
 
 let api = null;
@@ -25,6 +26,9 @@ self.onmessage = async ({data: {id, op, args}}) => {
     } else if (op === "finetune") {
       const [h, opts] = args;
       value = await api.finetune(h, {...opts, onStep: (s) => self.postMessage({id, progress: [s]})});
+    } else if (["classify", "headClassify", "headsClassify"].includes(op) && args[2]?.progress) {
+      const [h, px, {progress: _, ...opts}] = args;
+      value = await api[op](h, px, {...opts, onPass: (done, total) => self.postMessage({id, progress: [done, total]})});
     } else if (typeof api?.[op] === "function") {
       value = await api[op](...args);
     } else {

@@ -25,6 +25,7 @@ export type ErrorCode =
   | "device-lost" // the WebGPU device was lost: load again
   | "bad-input" // wrong option, tensor size or backend name
   | "disposed" // the model was disposed
+  | "aborted" // the caller's AbortSignal stopped a long run
   | "internal"; // a bug: please report it
 
 export interface WebCNNError extends Error {
@@ -52,6 +53,10 @@ export interface ClassifyOptions {
   mcDropout?: number;
   /** Seed of the dropout masks (default: the clock): a whole number from 0 to 2^53. */
   seed?: number;
+  /** Called after each pass of an MC-dropout run (or of an ensemble of heads). */
+  onPass?: (done: number, total: number) => void;
+  /** Stops a long run at its next pass; the Promise rejects with code "aborted". */
+  signal?: AbortSignal;
 }
 
 export interface Prediction {
@@ -117,6 +122,11 @@ export declare class Model {
    * this model's backend, in the runtime's worker.
    */
   finetune(options: FinetuneOptions): Promise<FineTuned>;
+  /** The memory fine-tuning will hold, before it starts (unfreeze: the backbone's last blocks trained too). */
+  finetunePlan(options: { unfreeze?: number; examples: number; classes?: number }): Promise<{
+    blocks: number; maxBlocks: number; at: string; features: number; trainableParams: number; bytes: number;
+    parts: { weights: number; optimizer: number; inputs: number; activations: number; stem: number };
+  }>;
   /** Frees the model's memory, GPU buffers included. */
   dispose(): Promise<void>;
 }
@@ -144,6 +154,9 @@ export interface FinetuneOptions {
   augment?: boolean;
   /** Augmented copies per image, drawn once before training (default 4). */
   copies?: number;
+  /** Also train the backbone's last blocks (1 to summary().trainableBlocks; imported graphs), at tailLR times lr (default 0.01). The saved delta holds them. */
+  unfreeze?: number;
+  tailLR?: number;
   /** Dropout before the Linear head (default 0.2; MC-dropout classify uses it). */
   dropout?: number;
   labelSmoothing?: number; // default 0.1
@@ -168,9 +181,9 @@ export declare class FineTuned {
 }
 
 export interface Ensemble {
-  readonly models: Model[];
-  /** Each member's probabilities combined: mean and variance per class. */
-  classify(image: ImageInput, options?: { topk?: number }): Promise<Required<Prediction>[]>;
+  readonly models: Model[] | FineTuned[];
+  /** Each member's probabilities combined: mean and variance per class (of fine-tuned heads: over every head and, with mcDropout, every mask). */
+  classify(image: ImageInput, options?: ClassifyOptions): Promise<Required<Prediction>[]>;
 }
 
 export interface InitOptions {
@@ -189,7 +202,7 @@ export declare function init(options?: InitOptions): Promise<unknown>;
 export declare function load(manifestURL: string | URL, options?: LoadOptions): Promise<Model>;
 /** Loads a fine-tuned head's file onto its backbone (FineTuned.load). */
 export declare function load(delta: Blob | ArrayBuffer | Uint8Array, backbone: Model): Promise<FineTuned>;
-export declare function ensemble(models: Iterable<Model>): Ensemble;
+export declare function ensemble(models: Iterable<Model> | Iterable<FineTuned>): Ensemble;
 export declare function clearCache(): Promise<boolean>;
 /** The bytes of WebAssembly memory the runtime holds (it grows and is never given back). */
 export declare function memoryBytes(): Promise<number>;

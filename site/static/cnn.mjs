@@ -90,18 +90,40 @@ async function startWorker(workerURL, wasmURL, execURL) {
   started = true;
   return {
     load: (url, {onProgress, ...opts}) => call("load", [url, opts], {onProgress}),
-    classify: (h, px, opts) => call("classify", [h, strip(px), opts], {transfer: owned(px)}),
+    classify: (h, px, opts) => call("classify", [h, strip(px), passes(opts)], {transfer: owned(px), onProgress: opts?.onPass}),
     ensemble: (hs, px, opts) => call("ensemble", [hs, strip(px), opts], {transfer: owned(px)}),
     predict: (h, x, opts) => call("predict", [h, x, opts]),
     dispose: (h) => call("dispose", [h]),
     clearCache: () => call("clearCache", []),
     memoryBytes: () => call("memoryBytes", []),
     finetune: (h, {onStep, images, ...opts}) => call("finetune", [h, {...opts, images: images.map(strip)}], {onProgress: onStep, transfer: images.flatMap(owned)}),
-    headClassify: (h, px, opts) => call("headClassify", [h, strip(px), opts], {transfer: owned(px)}),
+    headClassify: (h, px, opts) => call("headClassify", [h, strip(px), passes(opts)], {transfer: owned(px), onProgress: opts?.onPass}),
+    headsClassify: (hs, px, opts) => call("headsClassify", [hs, strip(px), passes(opts)], {transfer: owned(px), onProgress: opts?.onPass}),
+    abort: (n) => call("abort", [n]),
+    finetunePlan: (h, opts) => call("finetunePlan", [h, opts]),
     headSave: (h) => call("headSave", [h]),
     headLoad: (h, bytes) => call("headLoad", [h, bytes]),
     headDispose: (h) => call("headDispose", [h]),
   };
+}
+
+// passes replaces a long run's onPass callback (which cannot cross into
+// the worker) by a flag: the worker sends each pass as a progress message.
+function passes({onPass, ...opts} = {}) {
+  return onPass ? {...opts, progress: true} : opts;
+}
+
+// longRun runs go(options) with an AbortSignal's abort wired to the
+// runtime: the run gets a number and abort(number) stops it at its next
+// pass, rejecting with code "aborted".
+let runs = 0;
+async function longRun(api, {signal, ...opts}, go) {
+  if (signal == null) return go(opts);
+  if (signal.aborted) throw fail("aborted", "the run was aborted before it started");
+  const n = ++runs;
+  const stop = () => { api.abort(n).catch(() => {}); };
+  signal.addEventListener("abort", stop, {once: true});
+  try { return await go({...opts, abort: n}); } finally { signal.removeEventListener("abort", stop); }
 }
 
 function fail(code, message) {
@@ -137,10 +159,14 @@ export class Model {
   get loadStats() { return {...this.#stats}; }
   /** Parameters, MACs, layers, sizes in bytes, input and classes. */
   summary() { return structuredClone(this.#info); }
-  /** The top-k classes of an image; with mcDropout: M, the mean and variance over M dropout masks. */
+  /**
+   * The top-k classes of an image; with mcDropout: M, the mean and variance
+   * over M dropout masks (onPass(done, total) after each pass; an
+   * AbortSignal as signal stops the run, which rejects with code "aborted").
+   */
   async classify(image, options = {}) {
     const px = await toPixels(image);
-    return this.#api.classify(handles.get(this) ?? -1, px, options);
+    return longRun(this.#api, options, (o) => this.#api.classify(handles.get(this) ?? -1, px, o));
   }
   /** Runs a raw NHWC input tensor; resolves to the raw outputs. */
   async predict(input, options = {}) {
@@ -158,6 +184,16 @@ export class Model {
     const r = await this.#api.finetune(handles.get(this) ?? -1, {images: px, labels: labels.map(String), classes: classes?.map(String),
       epochs, lr, augment, onStep, ...rest});
     return new FineTuned(this.#api, this, r);
+  }
+  /**
+   * What finetune will hold in memory, before it starts: with unfreeze: k
+   * (the backbone's last k blocks trained too; summary().trainableBlocks
+   * says how many can), examples (images, augmented copies counted) and
+   * classes. Resolves to {blocks, maxBlocks, at, features,
+   * trainableParams, bytes, parts}.
+   */
+  async finetunePlan({unfreeze = 0, examples, classes = 2} = {}) {
+    return this.#api.finetunePlan(handles.get(this) ?? -1, {unfreeze, examples, classes});
   }
   /** Frees the model's memory (GPU buffers on WebGPU); later calls reject with code "disposed". */
   async dispose() {
@@ -187,10 +223,10 @@ export class FineTuned {
   get labels() { return [...this.#info.labels]; }
   /** How training went: examples, loss, acc, ms (absent for a loaded head); features, cut, dropout. */
   get stats() { const {handle: _, ...s} = this.#info; return structuredClone(s); }
-  /** The top-k of the new classes; with mcDropout: M, the mean and variance over M dropout masks of the head. */
+  /** The top-k of the new classes; with mcDropout: M, the mean and variance over M dropout masks of the head (onPass, signal: as Model.classify). */
   async classify(image, options = {}) {
     const px = await toPixels(image);
-    return this.#api.headClassify(heads.get(this) ?? -1, px, options);
+    return longRun(this.#api, options, (o) => this.#api.headClassify(heads.get(this) ?? -1, px, o));
   }
   /** The head as a file: a delta manifest (JSON, its one chunk inlined) that names the backbone by id and manifest URL. */
   async save() {
@@ -237,14 +273,23 @@ async function loadModel(manifestURL, {backend = "auto", onProgress, memoryBudge
   return new Model(api, r);
 }
 
-/** An ensemble: classify runs every member and combines their probabilities (mean, variance). */
+/**
+ * An ensemble: classify runs every member and combines their probabilities
+ * (mean, variance). Members are models, or fine-tuned heads of the same
+ * classes (then with mcDropout: M each head runs M dropout masks, and the
+ * mean and variance are over all heads and masks; onPass and signal as
+ * Model.classify).
+ */
 export function ensemble(models) {
   const members = [...models];
+  const ofHeads = members.length > 0 && members.every((m) => m instanceof FineTuned);
+  if (!ofHeads && members.some((m) => m instanceof FineTuned)) throw fail("bad-input", "an ensemble holds models or fine-tuned heads, not both");
   return {
     models: members,
     async classify(image, options = {}) {
       const api = await init();
       const px = await toPixels(image);
+      if (ofHeads) return longRun(api, options, (o) => api.headsClassify(members.map((h) => heads.get(h) ?? -1), px, o));
       return api.ensemble(members.map((m) => handles.get(m) ?? -1), px, options);
     },
   };

@@ -19,7 +19,7 @@ var (
 
 // Kind names the cause of err for a JS caller: "network", "integrity",
 // "manifest", "unsupported-image", "budget", "device-lost", "bad-input",
-// "disposed" or "internal".
+// "disposed", "aborted" or "internal".
 func Kind(err error) string {
 	switch {
 	case err == nil:
@@ -40,6 +40,8 @@ func Kind(err error) string {
 		return "bad-input"
 	case errors.Is(err, ErrDisposed):
 		return "disposed"
+	case errors.Is(err, ErrAborted):
+		return "aborted"
 	}
 	return "internal"
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 
 	"webcnn/core"
@@ -44,6 +45,12 @@ type FinetuneOptions struct {
 	Smoothing float32 // label smoothing (default 0.1)
 	Seed      uint64
 	OnStep    func(step, steps int, loss, acc float64)
+	// Unfreeze > 0 also trains the backbone's last Unfreeze blocks
+	// (finetune_tail.go), at TailLR times the head's rate (default 0.01:
+	// AdamW's first steps move every weight by about the rate, which at
+	// a tenth of the head's disturbs pretrained blocks visibly).
+	Unfreeze int
+	TailLR   float32
 }
 
 func (o *FinetuneOptions) defaults() {
@@ -68,6 +75,9 @@ func (o *FinetuneOptions) defaults() {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
+	if o.TailLR <= 0 {
+		o.TailLR = 0.01
+	}
 }
 
 // fineTuned is a trained head on a model's frozen features.
@@ -78,6 +88,13 @@ type fineTuned struct {
 	mean, std []float32
 	dropout   float32
 	head      nn.Sequential // dropout (P may be 0), fc
+
+	// With the last blocks trained (finetune_tail.go): the tail, its
+	// number of blocks, the value it starts from and the stem's output.
+	tail   nn.Sequential
+	blocks int
+	at     string
+	out    core.Shape
 
 	mu       sync.Mutex
 	disposed bool
@@ -275,29 +292,72 @@ func (m *model) finetune(imgs []*data.Image, labels []int, classes []string, o F
 			}
 		}
 	}
-	fv, dim, err := m.features(xs)
+	b := m.lease.B
+	var fv, sv []float32
+	var dim int
+	var st *stem
+	var tail nn.Sequential
+	var err error
+	if o.Unfreeze > 0 {
+		if sv, st, err = m.stemOutputs(o.Unfreeze, xs); err != nil {
+			return nil, res, err
+		}
+		if tail, err = st.split.TailLayer(b, st.tail); err != nil {
+			return nil, res, err
+		}
+		fv, dim, err = tailFeatures(tail, b, st.out, sv)
+	} else {
+		fv, dim, err = m.features(xs)
+	}
 	if err != nil {
-		return nil, res, err
+		freeAll(tail)
+		return nil, res, m.fail(err)
 	}
 	n := len(xs)
 	mean, std := standardize(fv, n, dim)
-	b := m.lease.B
 	head, err := headLayers(b, dim, len(classes), o.Dropout, o.Seed)
 	if err != nil {
+		freeAll(tail)
 		return nil, res, err
 	}
-	ft := &fineTuned{base: m, labels: classes, dim: dim, mean: mean, std: std, dropout: o.Dropout, head: head}
-	x, err := core.FromData(b, core.Shape{n, dim}, normalize(fv, mean, std))
+	ft := &fineTuned{base: m, labels: classes, dim: dim, mean: mean, std: std, dropout: o.Dropout, head: head, tail: tail}
+	if st != nil {
+		ft.blocks, ft.at, ft.out = o.Unfreeze, st.split.At, st.out
+	}
+	k, err := imprint(head[1].Layer.(*nn.Linear), normalize(fv, mean, std), ys, len(classes))
+	if err != nil {
+		ft.dispose()
+		return nil, res, m.fail(err)
+	}
+	for j := range std {
+		std[j] /= k // the head reads the standardized features times k
+	}
+	net, ps := nn.Layer(head), head.Params()
+	var opt optim.Optimizer = &optim.AdamW{LR: o.LR, WeightDecay: o.Decay, Exclude: optim.NoDecay}
+	var x *core.Tensor
+	if tail == nil {
+		x, err = core.FromData(b, core.Shape{n, dim}, normalize(fv, mean, std))
+	} else {
+		// The whole trained part runs each step: tail, the standardizer
+		// (frozen), the head.
+		sl, free, serr := standardizer(b, mean, std)
+		if serr != nil {
+			ft.dispose()
+			return nil, res, m.fail(serr)
+		}
+		defer free()
+		net = nn.Sequential{nn.N("tail", tail), nn.N("standardize", sl), nn.N("head", head)}
+		opt = &twoRates{head: opt, tail: &optim.AdamW{LR: o.LR * o.TailLR, WeightDecay: o.Decay, Exclude: optim.NoDecay}, hp: ps, tp: trainable(tail)}
+		x, err = core.FromData(b, core.Shape{n, st.out[1], st.out[2], st.out[3]}, sv)
+	}
 	if err != nil {
 		ft.dispose()
 		return nil, res, m.fail(err)
 	}
 	defer x.Free()
-	ps := head.Params()
-	opt := &optim.AdamW{LR: o.LR, WeightDecay: o.Decay, Exclude: optim.NoDecay}
 	ctx := &nn.Context{Mode: core.Training, RNG: core.NewRNG(o.Seed + 1)}
 	for s := 0; s < o.Steps; s++ {
-		loss, acc, err := trainStep(ctx, head, ps, opt, x, ys, o.Smoothing)
+		loss, acc, err := trainStep(ctx, net, ps, opt, x, ys, o.Smoothing)
 		if err != nil {
 			ft.dispose()
 			return nil, res, m.fail(fmt.Errorf("finetune step %d: %w", s+1, err))
@@ -308,6 +368,9 @@ func (m *model) finetune(imgs []*data.Image, labels []int, classes []string, o F
 		}
 	}
 	res.Examples, res.Features, res.Cut = n, dim, m.featCut
+	if tail != nil {
+		res.Cut = fmt.Sprintf("the last %d blocks trained, after %s", ft.blocks, ft.at)
+	}
 	return ft, res, nil
 }
 
@@ -351,8 +414,84 @@ func trainStep(ctx *nn.Context, head nn.Layer, ps []nn.Param, opt optim.Optimize
 	return float64(loss), float64(hits) / float64(len(labels)), opt.Step(ps, g)
 }
 
+// imprint starts the head as the nearest-centroid classifier of the
+// standardized features z (rows of dim values, labels ys): with mu_c the
+// mean of class c's rows, -|z - mu_c|^2 = 2 z.mu_c - |mu_c|^2 + (the same
+// for every class), so W[:, c] = 2a mu_c and b[c] = -a |mu_c|^2 rank the
+// classes as the centroids do (weight imprinting, Qi et al. 2018). a sets
+// the logits' scale: the training rows' mean margin between their own
+// class and the best other one becomes 4 (about 98% probability for two
+// classes). Training then starts from this rather than from random
+// weights, which with a few images a class generalizes far better.
+//
+// The weights are written divided by k, their root mean square, so that
+// they are about 1 (AdamW moves each weight by about the learning rate
+// per step: tiny weights would be lost in one step); the caller
+// multiplies the head's input by k, which keeps the logits.
+func imprint(fc *nn.Linear, z []float32, ys []int, classes int) (k float32, err error) {
+	dim := len(z) / len(ys)
+	mu := make([]float64, classes*dim)
+	count := make([]float64, classes)
+	for i, c := range ys {
+		count[c]++
+		for j := 0; j < dim; j++ {
+			mu[c*dim+j] += float64(z[i*dim+j])
+		}
+	}
+	norm := make([]float64, classes)
+	for c := 0; c < classes; c++ {
+		for j := 0; j < dim; j++ {
+			mu[c*dim+j] /= max(count[c], 1)
+			norm[c] += mu[c*dim+j] * mu[c*dim+j]
+		}
+	}
+	score := func(i, c int) float64 {
+		s := -norm[c]
+		for j := 0; j < dim; j++ {
+			s += 2 * float64(z[i*dim+j]) * mu[c*dim+j]
+		}
+		return s
+	}
+	var margin float64
+	for i, c := range ys {
+		best := math.Inf(-1)
+		for k := 0; k < classes; k++ {
+			if k != c {
+				best = math.Max(best, score(i, k))
+			}
+		}
+		margin += math.Abs(score(i, c) - best)
+	}
+	a := 1.0
+	if margin > 0 {
+		a = 4 / (margin / float64(len(ys)))
+	}
+	var ss float64
+	for _, v := range mu {
+		ss += 4 * a * a * v * v
+	}
+	rms := math.Sqrt(ss / float64(len(mu)))
+	if rms == 0 || math.IsNaN(rms) || math.IsInf(rms, 0) {
+		rms = 1
+	}
+	w, b := make([]float32, dim*classes), make([]float32, classes)
+	for c := 0; c < classes; c++ {
+		for j := 0; j < dim; j++ {
+			w[j*classes+c] = float32(2 * a * mu[c*dim+j] / rms) // [In, Out]
+		}
+		b[c] = float32(-a * norm[c])
+	}
+	if err := fc.W.Backend().Write(fc.W.Buffer(), 0, w); err != nil {
+		return 0, err
+	}
+	return float32(rms), fc.B.Backend().Write(fc.B.Buffer(), 0, b)
+}
+
 // standardize returns each feature's mean and standard deviation over n
-// rows (a constant feature gets 1).
+// rows, the deviation at least a tenth of the features' mean deviation (a
+// constant feature gets 1): a feature that barely varies over a few
+// training images would otherwise be magnified without bound on a new
+// image, or when trained blocks change it.
 func standardize(v []float32, n, dim int) (mean, std []float32) {
 	mean, std = make([]float32, dim), make([]float32, dim)
 	for j := 0; j < dim; j++ {
@@ -363,11 +502,20 @@ func standardize(v []float32, n, dim int) (mean, std []float32) {
 			ss += x * x
 		}
 		mu := s / float64(n)
-		sd := math.Sqrt(math.Max(ss/float64(n)-mu*mu, 0))
-		if sd < 1e-6 {
-			sd = 1
+		mean[j], std[j] = float32(mu), float32(math.Sqrt(math.Max(ss/float64(n)-mu*mu, 0)))
+	}
+	var all float64
+	for _, sd := range std {
+		all += float64(sd)
+	}
+	floor := float32(0.1 * all / float64(dim))
+	for j, sd := range std {
+		switch {
+		case sd < 1e-6 && floor < 1e-6:
+			std[j] = 1
+		case sd < floor:
+			std[j] = floor
 		}
-		mean[j], std[j] = float32(mu), float32(sd)
 	}
 	return mean, std
 }
@@ -385,14 +533,14 @@ func normalize(v, mean, std []float32) []float32 {
 // classify answers the k most probable of the new classes for img; with
 // o.MC, the MC-dropout mean and variance over the head's dropout masks.
 func (f *fineTuned) classify(img *data.Image, o ClassifyOptions) ([]Prediction, error) {
-	x, err := f.base.input(img)
-	if err != nil {
-		return nil, err
-	}
-	fv, _, err := f.base.features([][]float32{x})
-	if err != nil {
-		return nil, err
-	}
+	return headsClassify([]*fineTuned{f}, img, o)
+}
+
+// samples runs the head on the backbone's features fv of one image (they
+// are standardized first): one inference pass when o.MC is 0, else o.MC
+// MC-dropout passes (seeded with o.Seed+salt), the softmax probabilities
+// of each; done and total count passes for o.Run.
+func (f *fineTuned) samples(fv []float32, o ClassifyOptions, done, total int, salt uint64) ([][]float32, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.disposed {
@@ -404,36 +552,24 @@ func (f *fineTuned) classify(img *data.Image, o ClassifyOptions) ([]Prediction, 
 		return nil, err
 	}
 	defer in.Free()
-	if o.MC == 0 {
-		y, err := f.head.Forward(nn.Eval, in)
-		if err != nil {
-			return nil, err
-		}
-		defer y.Free()
-		out, err := y.Data()
-		if err != nil {
-			return nil, err
-		}
-		return fromTop(models.Top(out, true, f.labels, topK(o.TopK)), nil), nil
+	if o.MC != 0 {
+		return mcSamples(f.head, in, o.MC, o.Seed+salt, true, o, done, total)
 	}
-	if o.MC < 1 || o.MC > 1000 {
-		return nil, fmt.Errorf("%w: mcDropout %d: want 1 to 1000 passes", ErrBadInput, o.MC)
-	}
-	st, err := nn.MCDropout(f.head, in, o.MC, core.NewRNG(o.Seed), true)
+	y, err := f.head.Forward(nn.Eval, in)
 	if err != nil {
 		return nil, err
 	}
-	defer st.Mean.Free()
-	defer st.Var.Free()
-	mean, err := st.Mean.Data()
+	defer y.Free()
+	out, err := y.Data()
 	if err != nil {
 		return nil, err
 	}
-	variance, err := st.Var.Data()
-	if err != nil {
-		return nil, err
+	p := make([]float32, len(out))
+	for _, c := range models.Top(out, true, nil, len(out)) {
+		p[c.Index] = c.Prob
 	}
-	return fromTop(models.Top(mean, false, f.labels, topK(o.TopK)), variance), nil
+	o.Run.pass(done+1, total)
+	return [][]float32{p}, nil
 }
 
 func (f *fineTuned) dispose() {
@@ -443,9 +579,39 @@ func (f *fineTuned) dispose() {
 		return
 	}
 	f.disposed = true
-	for _, p := range f.head.Params() {
+	freeAll(f.head)
+	freeAll(f.tail)
+}
+
+// freeAll frees a layer's tensors (nil: nothing).
+func freeAll(l nn.Layer) {
+	if l == nil {
+		return
+	}
+	for _, p := range l.Params() {
 		p.T.Free()
 	}
+}
+
+// featuresOf returns the features the head reads for one preprocessed
+// input: the frozen backbone's, or the stem's output through the trained
+// tail.
+func (f *fineTuned) featuresOf(x []float32) ([]float32, error) {
+	if f.tail == nil {
+		fv, _, err := f.base.features([][]float32{x})
+		return fv, err
+	}
+	sv, _, err := f.base.stemOutputs(f.blocks, [][]float32{x})
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.disposed {
+		return nil, fmt.Errorf("fine-tuned head: %w", ErrDisposed)
+	}
+	fv, _, err := tailFeatures(f.tail, f.base.lease.B, f.out, sv)
+	return fv, f.base.fail(err)
 }
 
 // DeltaFormat names the delta manifest format.
@@ -461,7 +627,8 @@ type Delta struct {
 	Head   DeltaHead `json:"head"`
 	Labels []string  `json:"labels"`
 	// Tensors: fc.weight [features, classes], fc.bias [classes],
-	// features.mean and features.std [features].
+	// features.mean and features.std [features]; with trained blocks,
+	// tail.<node>.weight and tail.<node>.bias of each of their convs.
 	Tensors []weights.Entry   `json:"tensors"`
 	Chunks  []weights.Chunk   `json:"chunks"`
 	Data    map[string]string `json:"data"` // chunk file -> base64 of its bytes
@@ -475,11 +642,15 @@ type DeltaBase struct {
 	Cut      string        `json:"cut"` // where the features are taken
 }
 
-// DeltaHead describes the head: Dropout(dropout), Linear(features, classes).
+// DeltaHead describes the head: Dropout(dropout), Linear(features,
+// classes); with Unfrozen > 0, the backbone's last Unfrozen blocks were
+// trained too: the tail after the value At, whose tensors are "tail.*".
 type DeltaHead struct {
 	Features int     `json:"features"`
 	Classes  int     `json:"classes"`
 	Dropout  float32 `json:"dropout"`
+	Unfrozen int     `json:"unfrozen,omitempty"`
+	At       string  `json:"at,omitempty"`
 }
 
 // save encodes the head as a delta manifest (JSON).
@@ -500,16 +671,25 @@ func (f *fineTuned) save() ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	var entries []weights.Entry
-	for _, t := range []struct {
+	type named struct {
 		name  string
 		shape []int
 		v     []float32
-	}{
+	}
+	all := []named{
 		{"fc.weight", lin.W.Shape(), w},
 		{"fc.bias", lin.B.Shape(), bias},
 		{"features.mean", []int{f.dim}, f.mean},
 		{"features.std", []int{f.dim}, f.std},
-	} {
+	}
+	for _, p := range trainable(f.tail) { // the trained blocks: "tail.<node>.weight"...
+		v, err := p.T.Data()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, named{"tail." + p.Name, p.T.Shape(), v})
+	}
+	for _, t := range all {
 		off := int64(buf.Len())
 		if err := binary.Write(&buf, binary.LittleEndian, t.v); err != nil {
 			return nil, err
@@ -522,7 +702,7 @@ func (f *fineTuned) save() ([]byte, error) {
 	d := Delta{
 		Format: DeltaFormat,
 		Base:   DeltaBase{Model: f.base.man.Model, Manifest: f.base.url, Input: f.base.man.Input, Cut: f.base.featCut},
-		Head:   DeltaHead{Features: f.dim, Classes: len(f.labels), Dropout: f.dropout},
+		Head:   DeltaHead{Features: f.dim, Classes: len(f.labels), Dropout: f.dropout, Unfrozen: f.blocks, At: f.at},
 		Labels: f.labels, Tensors: entries, Chunks: []weights.Chunk{c},
 		Data: map[string]string{c.File: base64.StdEncoding.EncodeToString(buf.Bytes())},
 	}
@@ -570,18 +750,44 @@ func (m *model) loadDelta(raw []byte) (*fineTuned, error) {
 	}
 	delete(vals, "features.mean")
 	delete(vals, "features.std")
+	tailVals := map[string][]float32{}
+	for name, v := range vals {
+		if t, ok := strings.CutPrefix(name, "tail."); ok {
+			tailVals[t] = v
+			delete(vals, name)
+		}
+	}
 	m.mu.Lock()
 	_, err = m.featureLayer()
+	var st *stem
+	if err == nil && d.Head.Unfrozen > 0 {
+		st, err = m.stemFor(d.Head.Unfrozen)
+	}
 	m.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	head, err := headLayers(m.lease.B, d.Head.Features, d.Head.Classes, d.Head.Dropout, 1)
-	if err != nil {
+	ft := &fineTuned{base: m, labels: d.Labels, dim: d.Head.Features, mean: mean, std: std, dropout: d.Head.Dropout}
+	if st != nil {
+		if st.split.At != d.Head.At {
+			return nil, fmt.Errorf("%w: the head's %d trained blocks start at %q, %s splits there at %q", weights.ErrManifest, d.Head.Unfrozen, d.Head.At, m.id, st.split.At)
+		}
+		if ft.tail, err = st.split.TailLayer(m.lease.B, st.tail); err != nil {
+			return nil, err
+		}
+		ft.blocks, ft.at, ft.out = d.Head.Unfrozen, st.split.At, st.out
+		if err := nn.Load(ft.tail, tailVals); err != nil {
+			ft.dispose()
+			return nil, fmt.Errorf("%w: trained blocks: %v", weights.ErrManifest, err)
+		}
+	} else if len(tailVals) > 0 {
+		return nil, fmt.Errorf("%w: tail tensors in a head without trained blocks", weights.ErrManifest)
+	}
+	if ft.head, err = headLayers(m.lease.B, d.Head.Features, d.Head.Classes, d.Head.Dropout, 1); err != nil {
+		ft.dispose()
 		return nil, err
 	}
-	ft := &fineTuned{base: m, labels: d.Labels, dim: d.Head.Features, mean: mean, std: std, dropout: d.Head.Dropout, head: head}
-	if err := nn.Load(head, vals); err != nil {
+	if err := nn.Load(ft.head, vals); err != nil {
 		ft.dispose()
 		return nil, fmt.Errorf("%w: %v", weights.ErrManifest, err)
 	}

@@ -46,7 +46,11 @@ func headResult(h int, f *fineTuned) map[string]any {
 	for i, s := range f.labels {
 		labels[i] = s
 	}
-	return map[string]any{"handle": h, "labels": labels, "features": f.dim, "cut": f.base.featCut, "dropout": f.dropout, "base": f.base.man.Model}
+	cut := f.base.featCut
+	if f.tail != nil {
+		cut = fmt.Sprintf("the last %d blocks trained, after %s", f.blocks, f.at)
+	}
+	return map[string]any{"handle": h, "labels": labels, "features": f.dim, "cut": cut, "dropout": f.dropout, "base": f.base.man.Model, "unfrozen": f.blocks}
 }
 
 // jsFinetune is finetune(handle, {images: [pixels], labels: [string],
@@ -91,7 +95,8 @@ func (l *library) jsFinetune(args []js.Value) js.Value {
 		fo := FinetuneOptions{Steps: optInt(o, "epochs", 40), Augment: opt(o, "augment").Truthy(), Copies: optInt(o, "copies", 4),
 			LR: float32(optFloat(o, "lr", 0.01)), Decay: float32(optFloat(o, "weightDecay", 0.01)),
 			Dropout: float32(optFloat(o, "dropout", 0.2)), Smoothing: float32(optFloat(o, "labelSmoothing", 0.1)),
-			Seed: uint64(optFloat(o, "seed", float64(time.Now().UnixNano()%(1<<50))))}
+			Seed:     uint64(optFloat(o, "seed", float64(time.Now().UnixNano()%(1<<50)))),
+			Unfreeze: optInt(o, "unfreeze", 0), TailLR: float32(optFloat(o, "tailLR", 0.01))}
 		if on := opt(o, "onStep"); on.Type() == js.TypeFunction {
 			fo.OnStep = func(step, steps int, loss, acc float64) {
 				on.Invoke(map[string]any{"step": step, "steps": steps, "loss": loss, "acc": acc})
@@ -130,6 +135,7 @@ func (l *library) jsHeadClassify(args []js.Value) js.Value {
 		if err != nil {
 			return nil, err
 		}
+		defer runOptions(o, &co)() // mc.go: onPass, abort
 		ps, err := f.classify(img, co)
 		if err != nil {
 			return nil, err
@@ -190,5 +196,27 @@ func (l *library) jsHeadDispose(args []js.Value) js.Value {
 			f.dispose()
 		}
 		return nil, nil
+	})
+}
+
+// jsFinetunePlan is finetunePlan(handle, {unfreeze, examples, classes}) ->
+// Promise<{blocks, maxBlocks, at, features, trainableParams, bytes,
+// parts: {weights, optimizer, inputs, activations, stem}}>: what
+// finetune will hold in memory, before it starts.
+func (l *library) jsFinetunePlan(args []js.Value) js.Value {
+	h, o := arg(args, 0), arg(args, 1)
+	return promise(func() (any, error) {
+		m, err := l.model(h)
+		if err != nil {
+			return nil, err
+		}
+		p, err := m.finetunePlan(optInt(o, "unfreeze", 0), optInt(o, "examples", 0), optInt(o, "classes", 2))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.id, err)
+		}
+		return map[string]any{"blocks": p.Blocks, "maxBlocks": p.MaxBlocks, "at": p.At, "features": p.Features,
+			"trainableParams": float64(p.TrainableParams), "bytes": float64(p.Total()),
+			"parts": map[string]any{"weights": float64(p.Weights), "optimizer": float64(p.Optimizer), "inputs": float64(p.Inputs),
+				"activations": float64(p.Activations), "stem": float64(p.Stem)}}, nil
 	})
 }

@@ -47,6 +47,10 @@ func (m *model) info() map[string]any {
 		"labels":          labels,
 		"output":          map[bool]string{true: "logits", false: "probabilities"}[m.softmax()],
 	}
+	if man.Output == "features" {
+		out["output"] = "features"
+	}
+	out["trainableBlocks"] = m.tailBlocks() // finetune's unfreeze: 1 to this
 	if m.plan != nil {
 		out["gpuPlan"] = m.plan
 	}
@@ -61,8 +65,10 @@ func (m *model) info() map[string]any {
 		out["macs"] = float64(s.MACs)
 		out["layers"] = len(s.Rows)
 		out["dropoutLayers"] = dropout
-		if len(s.Rows) > 0 {
+		if len(s.Rows) > 0 && man.Output != "features" {
 			out["classes"] = s.Rows[len(s.Rows)-1].Out.Size()
+		} else if len(s.Rows) > 0 {
+			out["features"] = s.Rows[len(s.Rows)-1].Out.Size()
 		}
 	}
 	return out

@@ -247,7 +247,7 @@ func TestMCDropout(t *testing.T) {
 	for i := range x {
 		x[i] = float32(i%17) / 17
 	}
-	mean, variance, err := m.mc(x, 3, 7, true)
+	mean, variance, err := m.mc(x, ClassifyOptions{MC: 3, Seed: 7}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestMCDropout(t *testing.T) {
 	if math.Abs(sum-1) > 1e-4 || maxVar <= 0 {
 		t.Errorf("MC-dropout: means sum to %v (want 1), max variance %v (want > 0)", sum, maxVar)
 	}
-	again, _, err := m.mc(x, 3, 7, true)
+	again, _, err := m.mc(x, ClassifyOptions{MC: 3, Seed: 7}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,10 @@ func main() {
 		"headSave":     l.jsHeadSave,
 		"headLoad":     l.jsHeadLoad,
 		"headDispose":  l.jsHeadDispose,
+		// Long runs (mc.go, mc_js.go): ensembles of heads, cancellation.
+		"headsClassify": l.jsHeadsClassify,
+		"finetunePlan":  l.jsFinetunePlan,
+		"abort":         l.jsAbort,
 	} {
 		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return f(args) }))
 	}
@@ -308,6 +312,7 @@ func (l *library) jsClassify(args []js.Value) js.Value {
 		if err != nil {
 			return nil, err
 		}
+		defer runOptions(o, &co)() // mc.go: onPass, abort
 		ps, err := m.classify(img, co)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.id, err)

@@ -34,6 +34,8 @@ type model struct {
 	feat      nn.Layer             // the frozen feature extractor (finetune.go), built once
 	featCut   string               // where feat cuts the network
 	featOwned bool                 // feat has tensors of its own to free
+	stems     map[int]*stem        // the backbone split before its last blocks (finetune_tail.go)
+	tailMax   int                  // how many last blocks can train (-1: not known yet)
 
 	arena *webgpu.Arena  // the planned pass on WebGPU (gpuplan.go), or nil
 	plan  map[string]any // what the plan holds, for summary()
@@ -45,7 +47,7 @@ func newModel(id string, wm *weights.Model, l *lease, bs *backends) (*model, err
 	if err != nil {
 		return nil, err
 	}
-	m := &model{id: id, man: wm.Manifest, lease: l, bs: bs, net: net, sum: sum}
+	m := &model{id: id, man: wm.Manifest, lease: l, bs: bs, net: net, sum: sum, tailMax: -1}
 	if _, ok := net.(*graph.Graph); ok {
 		m.tensors = wm.Tensors
 	}
@@ -61,6 +63,25 @@ func (m *model) warmUp() error {
 
 // softmax says whether the network's outputs are logits.
 func (m *model) softmax() bool { return m.man.Output != "probabilities" }
+
+// classes refuses a feature extractor (output "features": a backbone cut
+// before its head, such as the page's MobileNetV2) where classes are
+// asked for: it has none of its own, only what finetune teaches it.
+func (m *model) classes() error {
+	if m.man.Output == "features" {
+		return fmt.Errorf("%w: %s is a feature extractor (its output is %d features, not classes): teach it classes with finetune and classify with the new head", ErrBadInput, m.id, m.featureCount())
+	}
+	return nil
+}
+
+// featureCount is the size of a feature extractor's output, from the
+// summary (0 when unknown).
+func (m *model) featureCount() int {
+	if m.sum == nil || len(m.sum.Rows) == 0 {
+		return 0
+	}
+	return m.sum.Rows[len(m.sum.Rows)-1].Out.Size()
+}
 
 // Prediction is one class of an answer; Mean and Var are set for MC-dropout
 // and ensembles (Prob is then Mean).
@@ -123,13 +144,15 @@ func build(b core.Backend, wm *weights.Model) (nn.Layer, *models.Summary, error)
 	return net, sum, nil
 }
 
-// mc runs the lecture's Monte-Carlo dropout: passes forward passes with a
+// mc runs the lecture's Monte-Carlo dropout: o.MC forward passes with a
 // new dropout mask each (batch norm keeps its running statistics: the
-// nn.MCSample mode), and returns the mean and variance over the passes of
-// the outputs (of their softmax probabilities when softmax is set).
-func (m *model) mc(x []float32, passes int, seed uint64, softmax bool) (mean, variance []float32, err error) {
-	if passes < 1 || passes > 1000 {
-		return nil, nil, fmt.Errorf("%w: mcDropout %d: want 1 to 1000 passes", ErrBadInput, passes)
+// nn.MCSample mode; mcSamples reports each pass to o.Run and stops
+// when it is cancelled), and returns the mean and variance over the
+// passes of the outputs (of their softmax probabilities when softmax is
+// set).
+func (m *model) mc(x []float32, o ClassifyOptions, softmax bool) (mean, variance []float32, err error) {
+	if o.MC < 1 || o.MC > 1000 {
+		return nil, nil, fmt.Errorf("%w: mcDropout %d: want 1 to 1000 passes", ErrBadInput, o.MC)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -141,16 +164,11 @@ func (m *model) mc(x []float32, passes int, seed uint64, softmax bool) (mean, va
 		return nil, nil, m.fail(err)
 	}
 	defer in.Free()
-	st, err := nn.MCDropout(m.net, in, passes, core.NewRNG(seed), softmax)
+	ys, err := mcSamples(m.net, in, o.MC, o.Seed, softmax, o, 0, o.MC)
 	if err != nil {
 		return nil, nil, m.fail(err)
 	}
-	defer st.Mean.Free()
-	defer st.Var.Free()
-	if mean, err = st.Mean.Data(); err == nil {
-		variance, err = st.Var.Data()
-	}
-	return mean, variance, m.fail(err)
+	return MeanVar(ys)
 }
 
 // fail passes err on, telling the backends when it is a device loss.
@@ -161,15 +179,38 @@ func (m *model) fail(err error) error {
 	return err
 }
 
+// Run follows a long run (MC-dropout passes, ensembles of heads).
+type Run struct {
+	// OnPass, if set, is called after each pass with the passes done and
+	// the total.
+	OnPass func(done, total int)
+	// Canceled, if set, is asked between passes: true stops the run with
+	// ErrAborted.
+	Canceled func() bool
+}
+
+func (r *Run) pass(done, total int) {
+	if r != nil && r.OnPass != nil {
+		r.OnPass(done, total)
+	}
+}
+
+func (r *Run) canceled() bool { return r != nil && r.Canceled != nil && r.Canceled() }
+
 // ClassifyOptions are classify's options.
 type ClassifyOptions struct {
 	TopK int    // default 5
 	MC   int    // MC-dropout passes (0: one inference pass)
 	Seed uint64 // the dropout masks' seed
+	// Run, if set, follows a long run (mc.go).
+	Run *Run
 }
 
 // classify answers the k most probable classes of img.
 func (m *model) classify(img *data.Image, o ClassifyOptions) ([]Prediction, error) {
+	if err := m.classes(); err != nil {
+		return nil, err
+	}
 	x, err := m.input(img)
 	if err != nil {
 		return nil, err
@@ -181,7 +222,7 @@ func (m *model) classify(img *data.Image, o ClassifyOptions) ([]Prediction, erro
 		}
 		return fromTop(models.Top(out, m.softmax(), m.man.Labels, topK(o.TopK)), nil), nil
 	}
-	mean, variance, err := m.mc(x, o.MC, o.Seed, m.softmax())
+	mean, variance, err := m.mc(x, o, m.softmax())
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +231,9 @@ func (m *model) classify(img *data.Image, o ClassifyOptions) ([]Prediction, erro
 
 // probs returns the class probabilities of one inference pass.
 func (m *model) probs(img *data.Image) ([]float32, error) {
+	if err := m.classes(); err != nil {
+		return nil, err
+	}
 	x, err := m.input(img)
 	if err != nil {
 		return nil, err
@@ -225,7 +269,10 @@ func (m *model) dispose() {
 	if g, ok := m.feat.(interface{ Free() }); ok && m.featOwned {
 		g.Free()
 	}
-	m.feat, m.tensors = nil, nil
+	for _, st := range m.stems {
+		st.graph.Free()
+	}
+	m.feat, m.tensors, m.stems = nil, nil, nil
 	if m.arena != nil {
 		m.arena.Release()
 		m.arena = nil
@@ -361,5 +408,5 @@ func (m *model) predict(x []float32, passes int, seed uint64) (out, variance []f
 		out, err = m.run(x)
 		return out, nil, err
 	}
-	return m.mc(x, passes, seed, false)
+	return m.mc(x, ClassifyOptions{MC: passes, Seed: seed}, false)
 }

@@ -323,6 +323,10 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) (string, []float32,
 		WriteError(w, status, "%v", err)
 		return "", nil, nil, false
 	}
+	if man.Output == "features" {
+		WriteError(w, http.StatusBadRequest, "%s is a feature extractor (its output is features, not classes): it cannot classify", id)
+		return "", nil, nil, false
+	}
 	x, status, err := s.prepare(r, body, id, man)
 	if err != nil {
 		if status == http.StatusServiceUnavailable {
