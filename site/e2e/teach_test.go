@@ -261,8 +261,9 @@ func (e *env) teachClasses(classes []string, imgs map[string][]image.Image, pref
 func (e *env) trainPanel(steps int) {
 	e.t.Helper()
 	e.eval(fmt.Sprintf(`(() => { document.getElementById("ft-epochs").value = "%d"; return "" })()`, steps))
+	before := e.eval(`document.getElementById("ft-status").dataset.seq ?? "0"`)
 	e.click("#ft-train")
-	e.poll(`["trained", "error"].includes(document.getElementById("ft-status").dataset.state)`, 4*time.Minute)
+	e.poll(fmt.Sprintf(`document.getElementById("ft-status").dataset.seq !== %q && ["trained", "error"].includes(document.getElementById("ft-status").dataset.state)`, before), 4*time.Minute)
 	if st := e.eval(`document.getElementById("ft-status").dataset.state`); st != "trained" {
 		e.t.Fatalf("training ended in %s: %s", st, e.text("ft-status"))
 	}
