@@ -31,7 +31,7 @@ const NSFWJSDir = "node_modules/nsfwjs"
 const BackboneChunk = 4 << 20
 
 // WriteBackbone converts the backbone into out/models/Backbone/: the
-// graph cut by GraphSpec.FeatureCut, with only the tensors the cut graph
+// graph cut by graph.Spec.FeatureCut, with only the tensors the cut graph
 // reads, stored as f16 (the package's weights are 8-bit quantized, so
 // half precision keeps each within 2^-11 relative; the features move by
 // about 1e-2 relative through the 52 convolutions: TestBackbone).

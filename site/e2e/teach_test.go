@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -105,7 +106,7 @@ func TestTeach(t *testing.T) {
 	classes := []string{"circle", "square"}
 	e.click("#ft-augment") // off: ten examples, quicker
 	e.teachClasses(classes, train, "shape")
-	e.shot("16-teach-added")
+	e.shot("30-teach-added")
 	read := func(what string) int {
 		t.Helper()
 		hits := 0
@@ -132,7 +133,7 @@ func TestTeach(t *testing.T) {
 	t.Logf("head only, CPU: trained in %v", time.Since(t0).Round(time.Millisecond))
 	read("head only, CPU")
 	e.checkSpread(20)
-	e.shot("17-teach-cpu")
+	e.shot("31-teach-cpu")
 
 	// The last 2 blocks too: the plan first.
 	e.selectValue("ft-unfreeze", "2")
@@ -143,13 +144,13 @@ func TestTeach(t *testing.T) {
 	}
 	t.Logf("plan: %s", e.text("ft-memory"))
 	t0 = time.Now()
-	e.trainPanel(10)
+	e.trainPanel(5)
 	t.Logf("2 blocks, CPU: trained in %v", time.Since(t0).Round(time.Millisecond))
-	if got := e.text("ft-status"); !strings.Contains(got, "last 2 blocks trained") {
+	if got := e.text("ft-status"); !strings.Contains(got, "the last 2 blocks trained") {
 		t.Errorf("status after training 2 blocks: %q", got)
 	}
 	read("2 blocks, CPU")
-	e.shot("18-teach-blocks")
+	e.shot("32-teach-blocks")
 
 	// WebGPU, the last block trained.
 	e.act(func() { e.click(`label[for="be-webgpu"]`) })
@@ -158,10 +159,10 @@ func TestTeach(t *testing.T) {
 	if gpu {
 		e.selectValue("ft-unfreeze", "1")
 		t0 = time.Now()
-		e.trainPanel(10)
+		e.trainPanel(5)
 		t.Logf("1 block, WebGPU: trained in %v", time.Since(t0).Round(time.Millisecond))
 		read("1 block, WebGPU")
-		e.shot("19-teach-webgpu")
+		e.shot("33-teach-webgpu")
 	} else {
 		t.Logf("WebGPU is unavailable here (%s): the page teaches on the CPU only", e.text("backend-note"))
 	}
@@ -169,6 +170,22 @@ func TestTeach(t *testing.T) {
 	e.teachAPI(train, test, gpu)
 	e.mcRun()
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// evalLong is eval with a longer limit (training in the page).
+func (e *env) evalLong(expr string, d time.Duration) string {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, d)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		e.t.Fatalf("evaluating %.300s: %v", expr, err)
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // selectValue picks an option of a <select> as a user does (change event).
@@ -303,21 +320,25 @@ func (e *env) teachAPI(train, test map[string][]image.Image, gpu bool) {
 	t.Helper()
 	start := time.Now()
 	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
-	trainImgs := append(append([]image.Image{}, train["circle"]...), train["square"]...)
-	testImgs := append(append([]image.Image{}, test["circle"][:2]...), test["square"][:2]...)
-	labels := []string{"circle", "circle", "circle", "circle", "circle", "square", "square", "square", "square", "square"}
-	out := e.eval(fmt.Sprintf(`(async () => {
+	trainImgs := []image.Image{train["circle"][0], train["circle"][1], train["square"][0], train["square"][1]}
+	testImgs := []image.Image{test["circle"][0], test["square"][0]}
+	e.evalLong(fmt.Sprintf(`(async () => {
 		const cnn = await import("./cnn.mjs");
 		const blob = async (s) => (await fetch("data:image/png;base64," + s)).blob();
-		const train = await Promise.all(%s.map(blob)), test = await Promise.all(%s.map(blob));
-		const labels = %s, url = "models/%s/manifest.json";
-		const probs = async (h, img) => (await h.classify(img, {topk: 2})).sort((a, b) => a.index - b.index).map((p) => p.prob);
-		const cpu = await cnn.load(url, {backend: "cpu"});
-		const r = {};
-		const opts = {images: train, labels, epochs: 5, augment: false, seed: 11, dropout: 0, unfreeze: 1};
+		const url = "models/%s/manifest.json";
+		globalThis.__teach = {cnn, url, train: await Promise.all(%s.map(blob)), test: await Promise.all(%s.map(blob)),
+			labels: ["circle", "circle", "square", "square"], cpu: await cnn.load(url, {backend: "cpu"}), r: {},
+			probs: async (h, img) => (await h.classify(img, {topk: 2})).sort((a, b) => a.index - b.index).map((p) => p.prob)};
+		return "";
+	})()`, site.Backbone, js(pngs(t, trainImgs)), js(pngs(t, testImgs))), time.Minute)
+	// The last block trained on the CPU and on WebGPU, dropout off: the same losses.
+	e.evalLong(fmt.Sprintf(`(async () => {
+		const {cnn, url, train, test, labels, cpu, r, probs} = globalThis.__teach;
+		const opts = {images: train, labels, epochs: 3, augment: false, seed: 11, dropout: 0, unfreeze: 1};
 		r.cpu = [];
 		const fc = await cpu.finetune({...opts, onStep: (s) => r.cpu.push(s.loss)});
 		r.pc = await probs(fc, test[0]);
+		await fc.dispose();
 		if (%t) {
 			const gm = await cnn.load(url, {backend: "webgpu"});
 			r.gpuBackend = gm.backend;
@@ -326,8 +347,12 @@ func (e *env) teachAPI(train, test map[string][]image.Image, gpu bool) {
 			r.pg = await probs(fg, test[0]);
 			await fg.dispose(); await gm.dispose();
 		}
-		await fc.dispose();
-		const ft = await cpu.finetune({images: train, labels, epochs: 5, augment: false, seed: 5, unfreeze: 2});
+		return "";
+	})()`, gpu), 8*time.Minute)
+	// 2 blocks trained, saved, loaded back.
+	e.evalLong(`(async () => {
+		const {cnn, train, test, labels, cpu, r, probs} = globalThis.__teach;
+		const ft = await cpu.finetune({images: train, labels, epochs: 3, augment: false, seed: 5, unfreeze: 2});
 		const file = await ft.save();
 		const again = await cnn.load(file, cpu);
 		r.maxDiff = 0;
@@ -335,9 +360,15 @@ func (e *env) teachAPI(train, test map[string][]image.Image, gpu bool) {
 			const a = await probs(ft, img), b = await probs(again, img);
 			a.forEach((p, j) => { r.maxDiff = Math.max(r.maxDiff, Math.abs(p - b[j])); });
 		}
-		r.unfrozen = again.stats.unfrozen; r.fileBytes = file.size; r.head = JSON.parse(await file.text()).head;
-		r.tailTensors = JSON.parse(await file.text()).tensors.filter((t) => t.name.startsWith("tail.")).length;
+		const d = JSON.parse(await file.text());
+		r.unfrozen = again.stats.unfrozen; r.fileBytes = file.size; r.head = d.head;
+		r.tailTensors = d.tensors.filter((t) => t.name.startsWith("tail.")).length;
 		await again.dispose(); await ft.dispose();
+		return "";
+	})()`, 5*time.Minute)
+	// An ensemble of two heads; MC-dropout's passes; an abort.
+	out := e.evalLong(`(async () => {
+		const {cnn, train, test, labels, cpu, r, probs} = globalThis.__teach;
 		const h1 = await cpu.finetune({images: train, labels, epochs: 10, augment: false, seed: 1});
 		const h2 = await cpu.finetune({images: train, labels, epochs: 10, augment: false, seed: 2});
 		r.ens = [];
@@ -357,7 +388,7 @@ func (e *env) teachAPI(train, test map[string][]image.Image, gpu bool) {
 		r.seen = seen;
 		await h1.dispose(); await h2.dispose(); await cpu.dispose();
 		return r;
-	})()`, js(pngs(t, trainImgs)), js(pngs(t, testImgs)), js(labels), site.Backbone, gpu))
+	})()`, 5*time.Minute)
 	var r struct {
 		CPU, GPU, PC, PG []float64
 		GPUBackend       string
@@ -375,8 +406,8 @@ func (e *env) teachAPI(train, test map[string][]image.Image, gpu bool) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("API: %s: %v", out, err)
 	}
-	if len(r.CPU) != 5 {
-		t.Errorf("API: %d CPU steps, want 5", len(r.CPU))
+	if len(r.CPU) != 3 {
+		t.Errorf("API: %d CPU steps, want 3", len(r.CPU))
 	}
 	if gpu {
 		if r.GPUBackend != "webgpu" || len(r.GPU) != len(r.CPU) {
@@ -434,7 +465,7 @@ func (e *env) mcRun() {
 	e.click("#mc")
 	e.poll(`!document.getElementById("run").hidden && +document.getElementById("run").dataset.done >= 2`, 60*time.Second)
 	count := e.text("run-count")
-	e.shot("20-mc-progress")
+	e.shot("34-mc-progress")
 	e.click("#run-cancel")
 	e.poll(`document.getElementById("status").textContent.includes("cancelled")`, 30*time.Second)
 	if !strings.Contains(count, "of 200") || e.eval(`String(document.getElementById("run").hidden)`) != "true" {
@@ -447,6 +478,6 @@ func (e *env) mcRun() {
 	if got := e.eval(`JSON.stringify([document.querySelectorAll("#top .whisker").length, Math.max(...[...document.querySelectorAll("#top li")].map((li) => +li.dataset.variance))])`); !strings.HasPrefix(got, "[5,") || strings.HasSuffix(got, ",0]") {
 		t.Errorf("MC-dropout over 5 passes: [whiskers, max variance] = %s, want 5 whiskers and a variance > 0", got)
 	}
-	e.shot("21-mc-dropout")
+	e.shot("35-mc-dropout")
 	e.click("#mc")
 }

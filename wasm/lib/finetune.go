@@ -369,7 +369,7 @@ func (m *model) finetune(imgs []*data.Image, labels []int, classes []string, o F
 	}
 	res.Examples, res.Features, res.Cut = n, dim, m.featCut
 	if tail != nil {
-		res.Cut = fmt.Sprintf("the last %d blocks trained, after %s", ft.blocks, ft.at)
+		res.Cut = blocksText(ft.blocks, ft.at)
 	}
 	return ft, res, nil
 }

@@ -48,7 +48,7 @@ func headResult(h int, f *fineTuned) map[string]any {
 	}
 	cut := f.base.featCut
 	if f.tail != nil {
-		cut = fmt.Sprintf("the last %d blocks trained, after %s", f.blocks, f.at)
+		cut = blocksText(f.blocks, f.at)
 	}
 	return map[string]any{"handle": h, "labels": labels, "features": f.dim, "cut": cut, "dropout": f.dropout, "base": f.base.man.Model, "unfrozen": f.blocks}
 }

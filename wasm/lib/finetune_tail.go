@@ -12,9 +12,9 @@ import (
 
 // Fine-tuning past the head (finetune's unfreeze option): the last blocks
 // of an imported backbone train too. Graph ops have no backward pass, so
-// the feature graph (GraphSpec.FeatureCut, then Fuse: batch norms folded
+// the feature graph (graph.Spec.FeatureCut, then Fuse: batch norms folded
 // into the convolutions, which then train as plain convs with a bias) is
-// split before its last blocks (GraphSpec.SplitTail): the stem stays a
+// split before its last blocks (graph.Spec.SplitTail): the stem stays a
 // frozen graph, run once per training image, and the tail is lowered to
 // nn layers (TailSplit.TailLayer) with copies of their weights, trained
 // with the head by backpropagation (nn.ForwardGrad) on the model's
@@ -307,4 +307,12 @@ func stripData(ts []weights.Tensor) []weights.Tensor {
 		out[i] = weights.Tensor{Name: t.Name, Shape: t.Shape}
 	}
 	return out
+}
+
+// blocksText says where a head with trained blocks takes its features.
+func blocksText(blocks int, at string) string {
+	if blocks == 1 {
+		return "the last block trained, after " + at
+	}
+	return fmt.Sprintf("the last %d blocks trained, after %s", blocks, at)
 }
