@@ -171,7 +171,7 @@ export declare class FineTuned {
   readonly model: Model;
   readonly labels: string[];
   /** features, cut, dropout, base (model id); examples, loss, acc, ms after training. */
-  readonly stats: { features: number; cut: string; dropout: number; base: string; examples?: number; loss?: number; acc?: number; ms?: number };
+  readonly stats: { features: number; cut: string; dropout: number; base: string; unfrozen: number; examples?: number; loss?: number; acc?: number; ms?: number };
   classify(image: ImageInput, options?: ClassifyOptions): Promise<Prediction[]>;
   /** The delta manifest: JSON (format "webcnn-delta-1") naming the backbone (model id, manifest URL), the head's tensors in one content-addressed chunk, inlined. */
   save(): Promise<Blob>;

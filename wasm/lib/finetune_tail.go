@@ -79,7 +79,10 @@ func (m *model) stemFor(blocks int) (*stem, error) {
 	if s := m.stems[blocks]; s != nil {
 		return s, nil
 	}
-	if n := m.tailBlocks(); blocks < 1 || blocks > n {
+	switch n := m.tailBlocks(); {
+	case n == 0:
+		return nil, fmt.Errorf("%w: %s cannot train its last blocks (only an imported graph whose tail lowers to trainable layers can): train the head only (unfreeze 0)", ErrBadInput, m.id)
+	case blocks < 1 || blocks > n:
 		return nil, fmt.Errorf("%w: %s can train its last 1 to %d blocks, not %d", ErrBadInput, m.id, n, blocks)
 	}
 	fs, fts, err := m.fusedFeatures()
