@@ -20,6 +20,13 @@ import (
 // takes over a minute for it on one core (hence the cache).
 const BrotliQuality = 11
 
+// BrotliChunkQuality is the quality for chunk files over 1 MiB (the
+// MobileNetV2 backbone's): quality 5 takes its 3.7 MB f16 chunk to 2.06
+// MB in a few seconds (its weights came 8-bit quantized, so they repeat),
+// quality 9 only to 2.05 MB, and 11 would take minutes on every build
+// that changes them.
+const BrotliChunkQuality = 5
+
 // Precompress writes name.br beside every text, wasm and chunk file of
 // dir (brotli takes 8% off LeNet-5's float weights, gzip 7%: worth it
 // once, not on every request) with Debian's brotli command
@@ -85,7 +92,11 @@ func brotliFile(ctx context.Context, exe, cache, p string, logf func(string, ...
 	key := filepath.Join(cache, hex.EncodeToString(sum[:16])+".br")
 	out, err := os.ReadFile(key)
 	if cache == "" || err != nil {
-		cmd := exec.CommandContext(ctx, exe, "-c", "-q", fmt.Sprint(BrotliQuality), "-w", "24", p)
+		q := BrotliQuality
+		if filepath.Ext(p) == ".bin" && len(b) > 1<<20 {
+			q = BrotliChunkQuality
+		}
+		cmd := exec.CommandContext(ctx, exe, "-c", "-q", fmt.Sprint(q), "-w", "24", p)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if out, err = cmd.Output(); err != nil {
@@ -101,7 +112,7 @@ func brotliFile(ctx context.Context, exe, cache, p string, logf func(string, ...
 			}
 		}
 		if len(b) > 1<<20 && logf != nil {
-			logf("brotli -q%d %s: %d -> %d bytes", BrotliQuality, filepath.Base(p), len(b), len(out))
+			logf("brotli -q%d %s: %d -> %d bytes", q, filepath.Base(p), len(b), len(out))
 		}
 	}
 	return int64(len(b)), int64(len(out)), os.WriteFile(p+".br", out, 0o644)
