@@ -77,6 +77,9 @@ func Build(ctx context.Context, o BuildOptions) error {
 		if err := WriteDemoModels(root, o.Out); err != nil {
 			return err
 		}
+		if err := WriteBackbone(root, o.Out); err != nil {
+			return err
+		}
 		gone, err := RemoveRandomModels(o.Out, 1)
 		if err != nil {
 			return err

@@ -37,8 +37,9 @@ const PaddleClsChunk = 256 << 10
 
 // WriteDemoModels writes the demo models into out/models/<id>/: LeNet5
 // copied file by file from pretrained.FS (the chunk names stay the sha256
-// of their bytes), PaddleCls converted from root/PaddleClsONNX, and the
-// feature extractor Backbone (WriteBackbone). Each
+// of their bytes), PaddleCls converted from root/PaddleClsONNX. (The
+// page's feature extractor, Backbone, is written by WriteBackbone: the
+// Worker, which shares this function, classifies and has no use for it.) Each
 // directory is staged beside its final place and replaces the old one, so
 // no chunk of an earlier build is left behind. The index is not written.
 func WriteDemoModels(root, out string) error {
@@ -79,7 +80,7 @@ func WriteDemoModels(root, out string) error {
 	if _, err := weights.Load(context.Background(), os.DirFS(dir), PaddleCls, weights.LoadOptions{}); err != nil {
 		return fmt.Errorf("site: %s as written: %w", PaddleCls, err)
 	}
-	return WriteBackbone(root, out)
+	return nil
 }
 
 // RemoveRandomModels removes from out/models the demo models with seeded
