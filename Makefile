@@ -15,7 +15,7 @@ WASMBIN := $(GOROOT_)/lib/wasm
 WASMPKG := ./core/... ./webgpu/...
 BUILD   := build
 
-.PHONY: onnx-testdata onnx-suite site site-serve browser test-site fuzz test-browser bench-browser train-lenet5 bench-train all demo demo-cli test test-native test-wasm test-wasm-simd test-zoo-full lint bench deps worker worker-dev worker-e2e
+.PHONY: onnx-testdata onnx-suite site site-serve browser test-site fuzz test-browser bench-browser train-lenet5 bench-train all demo demo-cli test test-native test-native-simd test-wasm test-wasm-simd test-zoo-full lint bench deps worker worker-dev worker-e2e
 
 all: test
 
@@ -30,7 +30,7 @@ demo-cli:
 	$(GO) mod download
 	$(GO) run ./tools/cnn demo
 
-test: deps lint test-native test-wasm test-wasm-simd fuzz test-browser test-site worker-e2e
+test: deps lint test-native test-native-simd test-wasm test-wasm-simd fuzz test-browser test-site worker-e2e
 
 deps:
 	@command -v node >/dev/null || { echo "make test needs node (apt-get install -y nodejs)"; exit 1; }
@@ -43,6 +43,7 @@ lint:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet $(WASMPKG) ./models/... ./wasm/... ./site/...
 	GOOS=js GOARCH=wasm GOEXPERIMENT=simd $(GO) vet ./core/... ./wasm/...
+	GOEXPERIMENT=simd $(GO) vet ./core/...
 
 # ONNX's backend test suite (Debian libonnx-testdata): the importer's
 # conformance figure ("N of M pass") and every refusal, then the rest.
@@ -63,6 +64,14 @@ test-native: onnx-suite
 test-wasm: test-native
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_PARITY_READ=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 $(WASMPKG)
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm CNN_TFJS_REF_READ=$(CURDIR)/$(BUILD)/tfjs-graph-ref.f32 $(GO) test -count=1 -run NSFWJSGraphParity ./tools/convert/tfjs/
+
+# core/'s native tests built with GOEXPERIMENT=simd (on amd64 the GEMM's
+# AVX-512 or AVX2 kernel, chosen at run time, each checked against the
+# scalar summation order), and the parity battery against the scalar
+# native outputs, bit for bit.
+test-native-simd: test-native
+	GOEXPERIMENT=simd $(GO) test -count=1 ./core/...
+	GOEXPERIMENT=simd CNN_PARITY_READ=$(CURDIR)/$(BUILD)/parity.bin $(GO) test -count=1 -run NativeWasmParity ./core/cpu/
 
 # The same js/wasm tests of core/ built with GOEXPERIMENT=simd (the wasm
 # SIMD kernels that the browser library and the Worker ship): the
@@ -144,21 +153,26 @@ train-lenet5:
 	mkdir -p $(BUILD)
 	$(GO) run ./tools/cnn train --model lenet5 --data mnist --epochs 20 --out $(BUILD)/lenet5-mnist | tee $(BUILD)/train-lenet5.log
 
-# Examples/s of one LeNet-5 training step, natively and in js/wasm under Node.
+# Examples/s of one LeNet-5 training step, natively (scalar, then
+# GOEXPERIMENT=simd) and in js/wasm under Node.
 bench-train:
 	$(GO) test -run '^$$' -bench TrainLeNet5 -benchtime 30x ./core/optim/
+	GOEXPERIMENT=simd $(GO) test -run '^$$' -bench TrainLeNet5 -benchtime 30x ./core/optim/
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench TrainLeNet5 -benchtime 30x ./core/optim/
 
 # GFLOP/s of the conv and matmul kernels natively and in js/wasm (single thread),
-# scalar and with wasm SIMD (GOEXPERIMENT=simd) side by side, then whole
-# MobileNetV2 passes (ms, split by kind of kernel) in each build.
+# each scalar and with SIMD (GOEXPERIMENT=simd: AVX-512/AVX2 natively on
+# amd64, wasm SIMD) side by side, then whole networks (ms, split by kind
+# of kernel) in each build.
 bench:
 	mkdir -p $(BUILD)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-native.txt
+	GOEXPERIMENT=simd $(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-native-simd.txt
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-wasm.txt
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm GOEXPERIMENT=simd $(GO) test -run '^$$' -bench . -benchtime 3x ./core/cpu/ | tee $(BUILD)/bench-wasm-simd.txt
-	$(GO) run ./tools/benchtable native=$(BUILD)/bench-native.txt wasm=$(BUILD)/bench-wasm.txt wasm-simd=$(BUILD)/bench-wasm-simd.txt
+	$(GO) run ./tools/benchtable native=$(BUILD)/bench-native.txt native-simd=$(BUILD)/bench-native-simd.txt wasm=$(BUILD)/bench-wasm.txt wasm-simd=$(BUILD)/bench-wasm-simd.txt
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./core/cpu/modelbench/
+	GOEXPERIMENT=simd $(GO) test -run '^$$' -bench . -benchtime 5x ./core/cpu/modelbench/
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 5x ./core/cpu/modelbench/
 	PATH=$(WASMBIN):$$PATH GOOS=js GOARCH=wasm GOEXPERIMENT=simd $(GO) test -run '^$$' -bench . -benchtime 5x ./core/cpu/modelbench/
 

@@ -10,7 +10,8 @@ package cpu
 //
 // The micro-tile (gemmMR x gemmNR, the kernel and packRowsA) depends on
 // the build: 3x3 scalar (kernel.go), 4x8 with wasm SIMD
-// (kernel_simd_wasm.go). Every kernel computes each C[i][j] of a depth
+// (kernel_simd_wasm.go), 4x32 with AVX-512 or AVX2 on amd64
+// (kernel_simd_amd64.go). Every kernel computes each C[i][j] of a depth
 // block as the sum over the block's depths, in order, of the float32
 // products, starting from zero, and adds the blocks' sums in order; the
 // tile shape only decides which sums run side by side, so every build

@@ -48,7 +48,11 @@ func orderedGEMM(m, n, k int, a, b mat, bias []float32) []float32 {
 // change of order or of rounding (a fused multiply-add) show up in the
 // last bits; bit equality here is what keeps TestNativeWasmParity exact
 // across builds.
-func TestGEMMSummationOrder(t *testing.T) {
+func TestGEMMSummationOrder(t *testing.T) { checkGEMMOrder(t) }
+
+// checkGEMMOrder is TestGEMMSummationOrder's check, for each kernel a
+// build can choose at run time too (kernel_simd_amd64_test.go).
+func checkGEMMOrder(t *testing.T) {
 	g := core.NewRNG(11)
 	for _, m := range []int{1, 2, 3, 4, 5, 7, 8, 9, 95, 97} {
 		for _, n := range []int{1, 3, 7, 8, 9, 16, 17, 33} {

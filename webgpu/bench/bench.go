@@ -92,6 +92,11 @@ func bench(c config) error {
 	build := exec.Command(gobin, "build", "-o", wasm, "./webgpu/bench/page")
 	build.Dir, build.Stdout, build.Stderr = c.root, os.Stderr, os.Stderr
 	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if _, set := os.LookupEnv("GOEXPERIMENT"); !set {
+		// As the browser library ships it: core/cpu's wasm SIMD kernels.
+		// GOEXPERIMENT= (set, empty) benchmarks the scalar build instead.
+		build.Env = append(build.Env, "GOEXPERIMENT=simd")
+	}
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building the page's wasm: %w", err)
 	}
