@@ -28,3 +28,11 @@ func addRow(row, b []float32) { addRowScalar(row, b) }
 
 // axpy is axpyScalar.
 func axpy(y []float32, v float32, x []float32) { axpyScalar(y, v, x) }
+
+// winoInputTile is winoInputTileScalar.
+func winoInputTile(out, d *[16][]float32) { winoInputTileScalar(out, d, 0) }
+
+// winoOutputTile is winoOutputTileScalar.
+func winoOutputTile(y *[4][]float32, m *[16][]float32, bias []float32) {
+	winoOutputTileScalar(y, m, bias, 0)
+}

@@ -112,3 +112,34 @@ func TestRowKernelsSIMD(t *testing.T) {
 		}
 	}
 }
+
+func TestWinogradTilesSIMD(t *testing.T) {
+	needSIMD(t)
+	g := core.NewRNG(13)
+	for _, n := range edgeLens {
+		var d, m, outS, outV [16][]float32
+		for k := range d {
+			d[k], m[k] = fill(g, n, false), fill(g, n, false)
+			outS[k], outV[k] = make([]float32, n), make([]float32, n)
+		}
+		winoInputTileScalar(&outS, &d, 0)
+		winoInputTile(&outV, &d)
+		for k := range outS {
+			if i := sameBits(outV[k], outS[k]); i >= 0 {
+				t.Errorf("winoInputTile n=%d: element %d channel %d = %v, scalar %v", n, k, i, outV[k][i], outS[k][i])
+			}
+		}
+		bias := fill(g, n, false)
+		var yS, yV [4][]float32
+		for r := range yS {
+			yS[r], yV[r] = make([]float32, n), make([]float32, n)
+		}
+		winoOutputTileScalar(&yS, &m, bias, 0)
+		winoOutputTile(&yV, &m, bias)
+		for r := range yS {
+			if i := sameBits(yV[r], yS[r]); i >= 0 {
+				t.Errorf("winoOutputTile n=%d: pixel %d channel %d = %v, scalar %v", n, r, i, yV[r][i], yS[r][i])
+			}
+		}
+	}
+}

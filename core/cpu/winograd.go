@@ -244,10 +244,12 @@ func winoInput(v, xd []float32, g *geom, t0, nb, th, tw int, zeros []float32) {
 	}
 }
 
-// winoInputTile sets out[k][c] to element k of B^T d B for the 4x4
-// window d[4i+j][c], i the row, j the column, for every c. Column by
-// column (B^T on the rows first), so that at most 12 values are live.
-func winoInputTile(out, d *[16][]float32) {
+// winoInputTileScalar sets out[k][c] to element k of B^T d B for the 4x4
+// window d[4i+j][c], i the row, j the column, for every c (from c0 on:
+// a SIMD winoInputTile leaves it the channels past its last full vector).
+// Column by column (B^T on the rows first), so that at most 12 values are
+// live.
+func winoInputTileScalar(out, d *[16][]float32, c0 int) {
 	n := len(out[0])
 	d00, d01, d02, d03 := d[0][:n], d[1][:n], d[2][:n], d[3][:n]
 	d10, d11, d12, d13 := d[4][:n], d[5][:n], d[6][:n], d[7][:n]
@@ -257,7 +259,7 @@ func winoInputTile(out, d *[16][]float32) {
 	v10, v11, v12, v13 := out[4][:n], out[5][:n], out[6][:n], out[7][:n]
 	v20, v21, v22, v23 := out[8][:n], out[9][:n], out[10][:n], out[11][:n]
 	v30, v31, v32, v33 := out[12][:n], out[13][:n], out[14][:n], out[15][:n]
-	for c := 0; c < n; c++ {
+	for c := c0; c < n; c++ {
 		// Columns 1 and 2 of B^T d.
 		x1, x2 := d01[c], d21[c]
 		r01, r21 := x1-x2, x2-d11[c]
@@ -315,16 +317,16 @@ func winoOutput(od, m []float32, g *geom, t0, nb, th, tw int, bias, spill []floa
 	}
 }
 
-// winoOutputTile sets y[2r+s][o] to bias[o] plus element (r, s) of
-// A^T M A for the 4x4 values M[i][j] = m[4i+j][o], for every o.
-func winoOutputTile(y *[4][]float32, m *[16][]float32, bias []float32) {
+// winoOutputTileScalar sets y[2r+s][o] to bias[o] plus element (r, s) of
+// A^T M A for the 4x4 values M[i][j] = m[4i+j][o], for every o from o0 on.
+func winoOutputTileScalar(y *[4][]float32, m *[16][]float32, bias []float32, o0 int) {
 	n := len(bias)
 	m00, m01, m02, m03 := m[0][:n], m[1][:n], m[2][:n], m[3][:n]
 	m10, m11, m12, m13 := m[4][:n], m[5][:n], m[6][:n], m[7][:n]
 	m20, m21, m22, m23 := m[8][:n], m[9][:n], m[10][:n], m[11][:n]
 	m30, m31, m32, m33 := m[12][:n], m[13][:n], m[14][:n], m[15][:n]
 	y00, y01, y10, y11 := y[0][:n], y[1][:n], y[2][:n], y[3][:n]
-	for o := 0; o < n; o++ {
+	for o := o0; o < n; o++ {
 		// A^T M: two rows of four.
 		a0, b0 := m00[o]+m10[o]+m20[o], m10[o]-m20[o]-m30[o]
 		a1, b1 := m01[o]+m11[o]+m21[o], m11[o]-m21[o]-m31[o]
