@@ -159,7 +159,38 @@ func binaryNode(e *importer, n *onnx.Node) error {
 	if e.opset < 7 {
 		if bc, _ := attrInt(n, "broadcast", 0); bc != 0 {
 			if ax := n.Attr("axis"); ax != nil {
-				return fmt.Errorf("%w: legacy broadcast with axis", ErrUnsupported)
+				// B's axes line up with A's from axis on: trailing 1s
+				// make that numpy broadcasting.
+				a0, err := normAxis(ax.I, len(a.dims))
+				if err != nil || a0+len(b.dims) > len(a.dims) {
+					return fmt.Errorf("legacy broadcast of %v to %v at axis %d", b.dims, a.dims, ax.I)
+				}
+				dims := append([]int64(nil), b.dims...)
+				for range len(a.dims) - a0 - len(b.dims) {
+					dims = append(dims, 1)
+				}
+				if len(dims) != len(b.dims) {
+					if b.c != nil {
+						c := *b.c
+						c.dims = dims
+						b = &value{c: &c, dims: dims}
+					} else {
+						for _, d := range b.dims {
+							if d <= 0 {
+								return fmt.Errorf("%w: legacy broadcast of %v with dynamic extents", ErrUnsupported, b.dims)
+							}
+						}
+						bf, err := e.asCF(b)
+						if err != nil {
+							return err
+						}
+						name, err := e.step(n, "Reshape", "", nil, bf.name, e.intsValue(n, "shape", dims...))
+						if err != nil {
+							return err
+						}
+						b = e.vals[name]
+					}
+				}
 			}
 		}
 	}
