@@ -5,6 +5,7 @@ package main
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"syscall/js"
 	"time"
 
@@ -149,7 +150,15 @@ func (a *app) gpuLabel() {
 			text, title = "WebGPU", "The GPU, through WebGPU compute shaders."
 		}
 	}
-	label.Set("textContent", text)
+	// "WebGPU" on the first line, what kind of adapter below it: the two
+	// choices stay side by side in the narrow model card.
+	name, kind, _ := strings.Cut(text, " (")
+	label.Set("textContent", name)
+	if kind != "" {
+		small := a.doc.CreateElement("small")
+		small.SetTextContent(strings.TrimSuffix(kind, ")"))
+		label.Call("appendChild", small.Underlying())
+	}
 	label.Set("title", title)
 	a.el("backend").SetAttribute("data-gpu", text)
 }

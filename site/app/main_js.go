@@ -76,6 +76,7 @@ func main() {
 	a.bindRun()
 	a.network()
 	go a.gpuLabel()
+	a.watchTheme()
 	go a.start()
 	select {} // the page calls back
 }

@@ -8,6 +8,15 @@ import (
 	"syscall/js"
 )
 
+// watchTheme redraws the plot when the page's colour scheme changes.
+func (a *app) watchTheme() {
+	dark := js.Global().Call("matchMedia", "(prefers-color-scheme: dark)")
+	dark.Call("addEventListener", "change", js.FuncOf(func(js.Value, []js.Value) any {
+		a.plot()
+		return nil
+	})) // lives as long as the page
+}
+
 // plot draws the training curves of the fine-tuning panel: the loss
 // (left axis, 0 to its largest value) and the training accuracy (right
 // axis, 0 to 100%) of every step, against the step (bottom axis), in the

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -142,6 +144,7 @@ func TestOffline(t *testing.T) {
 
 	// Input guards (guards_test.go), with the runtime of this visit.
 	e.guards()
+	e.dark()
 
 	// 2. Offline: the server stopped and the network cut, then a reload.
 	e.srv.Close()
@@ -372,4 +375,67 @@ func (c *cdpTally) totals() (page, sw int64, notes string) {
 		notes = " (" + strings.Join(c.notes, "; ") + ")"
 	}
 	return int64(c.page), int64(c.sv), notes
+}
+
+// dark checks the dark theme as Chromium renders it (prefers-color-scheme
+// emulated): the training plot is redrawn dark, the chosen backend stands
+// out from the other and from the card, the disabled "Save head" is faded,
+// and the WebGPU choice names the adapter the browser reports. Screenshot
+// 18-dark.
+func (e *env) dark() {
+	t := e.t
+	t.Helper()
+	media := func(v string) {
+		if _, err := chromedp.Call(e.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	media("dark")
+	defer media("")
+	out := e.eval(`(async () => {
+		const px = document.getElementById("ft-plot").getContext("2d").getImageData(2, 2, 1, 1).data;
+		const bg = (el) => getComputedStyle(el).backgroundColor;
+		const on = document.querySelector("#backend input:checked + label"), off = document.querySelector("#backend input:not(:checked) + label");
+		const save = document.getElementById("ft-save");
+		const ad = navigator.gpu ? await navigator.gpu.requestAdapter() : null;
+		return {plot: "rgb(" + px[0] + ", " + px[1] + ", " + px[2] + ")", on: bg(on), off: bg(off), card: bg(document.getElementById("model-card")),
+			saveDisabled: save.disabled, saveOpacity: +getComputedStyle(save).opacity,
+			gpu: document.getElementById("backend").dataset.gpu, adapter: ad ? (ad.info?.isFallbackAdapter || ad.isFallbackAdapter ? "software" : "hardware") : "none"};
+	})()`)
+	var r struct {
+		Plot, On, Off, Card, GPU, Adapter string
+		SaveDisabled                      bool
+		SaveOpacity                       float64
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("dark theme: %v: %s", err, out)
+	}
+	t.Logf("dark theme: plot %s, chosen backend %s, the other %s, card %s; Save head disabled=%v opacity %.2f; WebGPU choice %q (adapter: %s)",
+		r.Plot, r.On, r.Off, r.Card, r.SaveDisabled, r.SaveOpacity, r.GPU, r.Adapter)
+	if l := luma(r.Plot); l > 80 {
+		t.Errorf("dark theme: the plot's background is %s (luma %.0f), want dark", r.Plot, l)
+	}
+	if d := math.Abs(luma(r.On) - luma(r.Card)); d < 60 || math.Abs(luma(r.On)-luma(r.Off)) < 60 {
+		t.Errorf("dark theme: the chosen backend's %s is hard to tell from the card's %s and the other choice's %s", r.On, r.Card, r.Off)
+	}
+	if r.SaveDisabled && r.SaveOpacity > 0.6 {
+		t.Errorf("the disabled Save head has opacity %.2f: it looks enabled", r.SaveOpacity)
+	}
+	want := map[string]string{"software": "WebGPU (software, slow)", "hardware": "WebGPU", "none": "WebGPU (unavailable)"}[r.Adapter]
+	if r.GPU != want {
+		t.Errorf("the WebGPU choice says %q for a %s adapter, want %q", r.GPU, r.Adapter, want)
+	}
+	e.shot("18-dark")
+}
+
+// luma is the brightness (0-255) of a CSS rgb() or rgba() colour.
+func luma(css string) float64 {
+	var r, g, b float64
+	s := strings.NewReplacer("rgba(", "", "rgb(", "", ")", "", ",", " ").Replace(css)
+	if _, err := fmt.Sscan(s, &r, &g, &b); err != nil {
+		return -1000
+	}
+	return 0.299*r + 0.587*g + 0.114*b
 }
