@@ -286,7 +286,7 @@ func TestSite(t *testing.T) {
 	e.poll(`navigator.serviceWorker.controller !== null`, 20*time.Second)
 	e.srv.Close()
 	e.offline()
-	e.open("/#" + site.LeNet5)
+	e.reload()
 	e.waitLoaded(site.LeNet5)
 	if got := e.eval(`document.getElementById("net").dataset.online`); got != "false" {
 		t.Errorf("offline: the badge says online=%s", got)
