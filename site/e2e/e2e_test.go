@@ -286,6 +286,7 @@ func TestSite(t *testing.T) {
 	e.poll(`navigator.serviceWorker.controller !== null`, 20*time.Second)
 	e.srv.Close()
 	e.offline()
+	e.eval(`location.hash = "#` + site.LeNet5 + `"; ""`) // the page loads the model its URL names
 	e.reload()
 	e.waitLoaded(site.LeNet5)
 	if got := e.eval(`document.getElementById("net").dataset.online`); got != "false" {
