@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"syscall/js"
-	"time"
 
 	"webcnn/site/app/dom"
 
@@ -127,7 +126,7 @@ func (a *app) network() {
 	go func() {
 		for {
 			check()
-			time.Sleep(15 * time.Second)
+			sleep(15000)
 		}
 	}()
 }

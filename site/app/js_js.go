@@ -84,6 +84,19 @@ func ints(v js.Value) []int {
 	return out
 }
 
+// sleep waits ms milliseconds on the browser's timer (the time package
+// would add 40 kB to app.wasm after brotli for this one call).
+func sleep(ms int) {
+	ch := make(chan struct{})
+	f := js.FuncOf(func(js.Value, []js.Value) any {
+		close(ch)
+		return nil
+	})
+	js.Global().Call("setTimeout", f, ms)
+	<-ch
+	f.Release()
+}
+
 func now() float64 { return js.Global().Get("performance").Call("now").Float() }
 
 // fetchJSON fetches and parses a JSON document.
