@@ -197,7 +197,7 @@ func TestOffline(t *testing.T) {
 // and the training digits, serves the site through a byte counter and
 // starts Chromium with a fresh profile.
 func setupOffline(t *testing.T, exe string) (*env, *wireTally, trainingSet) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	e := &env{t: t, dir: t.TempDir(), files: t.TempDir(), console: &bytes.Buffer{}}
 	if err := site.Build(ctx, site.BuildOptions{Out: e.dir, Demo: true}); err != nil {
