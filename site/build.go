@@ -37,15 +37,23 @@ type BuildOptions struct {
 }
 
 // Wasm lists the WebAssembly programs of the site: output file, package,
-// build tags and GOEXPERIMENT. cnn.wasm leaves out Go's image decoders
-// (nodecoders): in a browser, cnn.mjs decodes pictures with
+// build tags, GOEXPERIMENT and -gcflags. cnn.wasm leaves out Go's image
+// decoders (nodecoders): in a browser, cnn.mjs decodes pictures with
 // createImageBitmap, which reads every format they would (PNG, JPEG, GIF,
 // WebP) and more. It is built with Go 1.27's GOEXPERIMENT=nojsonv2:
 // encoding/json on top of encoding/json/v2 is 1 MB more of cnn.wasm (7.4
 // instead of 6.4 MB, 216 kB more after brotli) for the same manifests.
-var Wasm = []struct{ File, Pkg, Tags, Experiment string }{
-	{"cnn.wasm", "./wasm/lib", "nodecoders", "nojsonv2"},
-	{"app.wasm", "./site/app", "", ""},
+// Inlining is off (-l) where speed does not matter: the whole UI, and in
+// cnn.wasm the library's glue, manifests and JSON, fmt, reflect, time and
+// strconv, but not the kernels, the layers or the graph IR: inlined
+// copies compress badly, and this takes 33 kB (app.wasm) and 55 kB
+// (cnn.wasm) off the first visit after brotli.
+var Wasm = []struct {
+	File, Pkg, Tags, Experiment string
+	GCFlags                     []string
+}{
+	{"cnn.wasm", "./wasm/lib", "nodecoders", "nojsonv2", []string{"encoding/...=-l", "fmt=-l", "reflect=-l", "time=-l", "strconv=-l", "webcnn/wasm/lib=-l", "webcnn/core/weights=-l"}},
+	{"app.wasm", "./site/app", "", "", []string{"all=-l"}},
 }
 
 // Build writes the site into o.Out: the static files, wasm_exec.js of the
@@ -98,8 +106,12 @@ func Build(ctx context.Context, o BuildOptions) error {
 			return err
 		}
 		err = busy(logf, "building "+w.File, func() error {
+			args := []string{"build", "-trimpath", "-tags=" + w.Tags, "-ldflags=-s -w", "-o", out}
+			for _, f := range w.GCFlags {
+				args = append(args, "-gcflags="+f)
+			}
 			_, err := goOutput(ctx, o.Go, root, []string{"GOOS=js", "GOARCH=wasm", "GOEXPERIMENT=" + w.Experiment},
-				"build", "-trimpath", "-tags="+w.Tags, "-ldflags=-s -w", "-o", out, w.Pkg)
+				append(args, w.Pkg)...)
 			return err
 		})
 		if err != nil {
