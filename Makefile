@@ -198,4 +198,4 @@ worker-dev: worker
 # requests over both models, 16 concurrent, every kind of bad input, a forced
 # Go crash halfway, wasm memory bounded (CNN_SOAK_REQUESTS=N for a shorter one).
 worker-e2e: deps
-	CNN_WORKER_E2E=1 $(GO) test -v -count=1 -timeout 30m ./wasm/worker/e2e
+	CNN_WORKER_E2E=1 $(GO) test -v -count=1 -timeout 45m ./wasm/worker/e2e

@@ -9,5 +9,5 @@
 // upload's size and weights served from a local R2 bucket. It needs `npm install` (Node
 // 22 and wrangler in node_modules) and runs only with CNN_WORKER_E2E=1:
 //
-//	CNN_WORKER_E2E=1 go test -v -count=1 -timeout 30m ./wasm/worker/e2e
+//	CNN_WORKER_E2E=1 go test -v -count=1 -timeout 45m ./wasm/worker/e2e
 package e2e
