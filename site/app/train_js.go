@@ -190,9 +190,14 @@ func (a *app) ftPlan() {
 	}
 	note.SetAttribute("data-bytes", sprint(num(p.Get("bytes"))))
 	note.SetAttribute("data-params", sprint(num(p.Get("trainableParams"))))
-	note.SetTextContent(sprintf("Training %s on %d examples: %s parameters, about %s of memory (weights and AdamW state %s, activations %s, inputs %s, frozen part's copy %s).",
-		what, n, countText(num(p.Get("trainableParams"))), bytesText(num(p.Get("bytes"))),
-		bytesText(num(parts.Get("weights"))+num(parts.Get("optimizer"))), bytesText(num(parts.Get("activations"))), bytesText(num(parts.Get("inputs"))), bytesText(num(parts.Get("stem")))))
+	detail := "weights and AdamW state " + bytesText(num(parts.Get("weights"))+num(parts.Get("optimizer")))
+	for _, part := range []struct{ name, key string }{{"activations", "activations"}, {"inputs", "inputs"}, {"the frozen part's copy", "stem"}} {
+		if v := num(parts.Get(part.key)); v > 0 {
+			detail += ", " + part.name + " " + bytesText(v)
+		}
+	}
+	note.SetTextContent(sprintf("Training %s on %d examples: %s parameters, about %s of memory (%s).",
+		what, n, countText(num(p.Get("trainableParams"))), bytesText(num(p.Get("bytes"))), detail))
 }
 
 func (a *app) ftImages() (n int) {

@@ -121,7 +121,7 @@ async function longRun(api, {signal, ...opts}, go) {
   if (signal == null) return go(opts);
   if (signal.aborted) throw fail("aborted", "the run was aborted before it started");
   const n = ++runs;
-  const stop = () => { api.abort(n).catch(() => {}); };
+  const stop = () => { Promise.resolve(api.abort(n)).catch(() => {}); }; // a Promise in the worker, undefined in this thread
   signal.addEventListener("abort", stop, {once: true});
   try { return await go({...opts, abort: n}); } finally { signal.removeEventListener("abort", stop); }
 }
