@@ -274,13 +274,15 @@ func (e *env) teachClasses(classes []string, imgs map[string][]image.Image, pref
 	}
 }
 
-// trainPanel sets the steps and clicks Train, and waits for the head.
+// trainPanel sets the steps and clicks Train, and waits for the head (10
+// minutes at most: on a busy machine SwiftShader takes minutes to run
+// MobileNetV2's stem on ten pictures).
 func (e *env) trainPanel(steps int) {
 	e.t.Helper()
 	e.eval(fmt.Sprintf(`(() => { document.getElementById("ft-epochs").value = "%d"; return "" })()`, steps))
 	before := e.eval(`document.getElementById("ft-status").dataset.seq ?? "0"`)
 	e.click("#ft-train")
-	e.poll(fmt.Sprintf(`document.getElementById("ft-status").dataset.seq !== %q && ["trained", "error"].includes(document.getElementById("ft-status").dataset.state)`, before), 4*time.Minute)
+	e.poll(fmt.Sprintf(`document.getElementById("ft-status").dataset.seq !== %q && ["trained", "error"].includes(document.getElementById("ft-status").dataset.state)`, before), 10*time.Minute)
 	if st := e.eval(`document.getElementById("ft-status").dataset.state`); st != "trained" {
 		e.t.Fatalf("training ended in %s: %s", st, e.text("ft-status"))
 	}
@@ -292,7 +294,10 @@ func (e *env) headTop(img image.Image, name string) string {
 	e.t.Helper()
 	file := filepath.Join(e.files, name)
 	writePNG(e.t, file, img)
-	e.act(func() { e.upload(file) })
+	before := e.eval(`document.getElementById("status").dataset.seq ?? "0"`)
+	e.upload(file)
+	// As act, with room for SwiftShader on a busy machine.
+	e.poll(fmt.Sprintf(`(document.getElementById("status").dataset.seq ?? "0") !== %q && ["done", "error"].includes(document.getElementById("status").dataset.state)`, before), 5*time.Minute)
 	return e.eval(`document.getElementById("ft-top").dataset.top ?? ""`)
 }
 
