@@ -99,7 +99,7 @@ browser:
 # The page end to end in headless Chromium; screenshots in build/screenshots.
 test-site: browser
 	@sh site/testdata/install-tools.sh
-	CNN_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 20m ./site/e2e
+	CNN_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 40m ./site/e2e
 
 # Every reader of untrusted bytes, fuzzed for a bounded number of inputs
 # (a few seconds each here): malformed input must be an error, never a
