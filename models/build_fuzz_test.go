@@ -20,22 +20,22 @@ var buildSeeds = []string{
 		`{"op":"flatten","name":"f","inputs":["p"],"outputs":["f"]},` +
 		`{"op":"dense","name":"d","inputs":["f","d/w"],"outputs":["y"]},` +
 		`{"op":"softmax","name":"s","inputs":["y"],"outputs":["z"]}]},` +
-		`"input":{"shape":[1,5,5,2],"channel_order":"RGB","scale":1},` +
-		`"tensors":[{"name":"c/w","shape":[3,3,2,4],"dtype":"f32","chunk":0,"offset":0,"length":288},` +
-		`{"name":"c/b","shape":[4],"dtype":"f32","chunk":0,"offset":288,"length":16},` +
-		`{"name":"d/w","shape":[4,3],"dtype":"f32","chunk":0,"offset":304,"length":48}],` +
-		`"chunks":[{"file":"a.bin","size":352,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}`,
+		`"input":{"shape":[1,5,5,1],"channel_order":"GRAY","scale":1},` +
+		`"tensors":[{"name":"c/w","shape":[3,3,1,4],"dtype":"f32","chunk":0,"offset":0,"length":144},` +
+		`{"name":"c/b","shape":[4],"dtype":"f32","chunk":0,"offset":144,"length":16},` +
+		`{"name":"d/w","shape":[4,3],"dtype":"f32","chunk":0,"offset":160,"length":48}],` +
+		`"chunks":[{"file":"a.bin","size":208,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}`,
 	`{"format":1,"model":"h","graph":{"inputs":["x"],"outputs":["y"],"nodes":[` +
 		`{"op":"pool","name":"p","inputs":["x"],"outputs":["p"],"attrs":{"op":"max","kernel":[2,2],"ceil":true}},` +
 		`{"op":"batch_norm","name":"n","inputs":["p","g","b","m","v"],"outputs":["n"],"attrs":{"eps":0.001}},` +
 		`{"op":"add","name":"a","inputs":["n","p"],"outputs":["a"]},` +
 		`{"op":"reshape","name":"r","inputs":["a"],"outputs":["y"],"attrs":{"shape":[0,-1]}}]},` +
-		`"input":{"shape":[1,3,3,2],"channel_order":"RGB","scale":1},` +
-		`"tensors":[{"name":"g","shape":[2],"dtype":"f32","chunk":0,"offset":0,"length":8},` +
-		`{"name":"b","shape":[2],"dtype":"f32","chunk":0,"offset":8,"length":8},` +
-		`{"name":"m","shape":[2],"dtype":"f32","chunk":0,"offset":16,"length":8},` +
-		`{"name":"v","shape":[2],"dtype":"f32","chunk":0,"offset":24,"length":8}],` +
-		`"chunks":[{"file":"a.bin","size":32,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}`,
+		`"input":{"shape":[1,3,3,3],"channel_order":"RGB","scale":1},` +
+		`"tensors":[{"name":"g","shape":[3],"dtype":"f32","chunk":0,"offset":0,"length":12},` +
+		`{"name":"b","shape":[3],"dtype":"f32","chunk":0,"offset":12,"length":12},` +
+		`{"name":"m","shape":[3],"dtype":"f32","chunk":0,"offset":24,"length":12},` +
+		`{"name":"v","shape":[3],"dtype":"f32","chunk":0,"offset":36,"length":12}],` +
+		`"chunks":[{"file":"a.bin","size":48,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]}`,
 }
 
 // FuzzBuild feeds manifests to models.Build with zero weights (as a page
