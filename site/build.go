@@ -47,14 +47,23 @@ type BuildOptions struct {
 // cnn.wasm the library's glue, manifests and JSON, fmt, reflect, time and
 // strconv, but not the kernels, the layers or the graph IR: inlined
 // copies compress badly, and this takes 33 kB (app.wasm) and 55 kB
-// (cnn.wasm) off the first visit after brotli.
+// (cnn.wasm) off the first visit after brotli. The library ships twice:
+// cnn.wasm with wasm SIMD (GOEXPERIMENT=simd: core/cpu's vector kernels)
+// and cnn-scalar.wasm without, which cnn.mjs loads where
+// WebAssembly.validate rejects a SIMD instruction. Both come from the
+// same source, so the page's version (a hash of cnn.wasm among others)
+// changes with either.
 var Wasm = []struct {
 	File, Pkg, Tags, Experiment string
 	GCFlags                     []string
 }{
-	{"cnn.wasm", "./wasm/lib", "nodecoders", "nojsonv2", []string{"encoding/...=-l", "fmt=-l", "reflect=-l", "time=-l", "strconv=-l", "webcnn/wasm/lib=-l", "webcnn/core/weights=-l"}},
+	{"cnn.wasm", "./wasm/lib", "nodecoders", "simd,nojsonv2", cnnGCFlags},
+	{"cnn-scalar.wasm", "./wasm/lib", "nodecoders", "nojsonv2", cnnGCFlags},
 	{"app.wasm", "./site/app", "", "", []string{"all=-l"}},
 }
+
+// cnnGCFlags are the -gcflags of both builds of the library (see Wasm).
+var cnnGCFlags = []string{"encoding/...=-l", "fmt=-l", "reflect=-l", "time=-l", "strconv=-l", "webcnn/wasm/lib=-l", "webcnn/core/weights=-l"}
 
 // Build writes the site into o.Out: the static files, wasm_exec.js of the
 // Go toolchain, both WebAssembly programs (built with GOOS=js

@@ -49,7 +49,10 @@ func Precompress(ctx context.Context, dir string, logf func(string, ...any)) (ra
 	}
 	var files []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (compressible[filepath.Ext(p)] || filepath.Ext(p) == ".bin") {
+		// cnn-scalar.wasm, for the few engines without wasm SIMD, goes out
+		// gzipped on the fly: brotli at -q 11 would take as long again as
+		// for cnn.wasm at every build, for a file most visitors never fetch.
+		if err == nil && !d.IsDir() && (compressible[filepath.Ext(p)] || filepath.Ext(p) == ".bin") && d.Name() != "cnn-scalar.wasm" {
 			files = append(files, p)
 		}
 		return err

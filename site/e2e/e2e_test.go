@@ -314,7 +314,7 @@ const digitIndex, digitLabel = 0, 7
 const stripSeed = 1000
 
 func setup(t *testing.T, exe string) *env {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a cold build: two wasm programs and brotli at quality 11
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a cold build: three wasm programs (cnn.wasm, cnn-scalar.wasm, app.wasm) and brotli at quality 11
 	t.Cleanup(cancel)
 	e := &env{t: t, dir: t.TempDir(), files: t.TempDir(), console: &bytes.Buffer{}}
 	if err := site.Build(ctx, site.BuildOptions{Out: e.dir, Demo: true}); err != nil {

@@ -187,7 +187,7 @@ export interface Ensemble {
 }
 
 export interface InitOptions {
-  /** cnn.wasm (default: beside cnn.mjs). */
+  /** cnn.wasm (default: beside cnn.mjs; cnn-scalar.wasm there where WebAssembly.validate finds no wasm SIMD). */
   wasmURL?: string | URL;
   /** Go's wasm_exec.js (default: beside cnn.mjs). */
   execURL?: string | URL;

@@ -17,13 +17,20 @@ let runtime = null; // Promise of the API object: the Go side's, or a proxy to i
 // smaller. The runtime refuses more than 4 Mpixels (MaxPixels) outright.
 const MAX_SIDE = 1024;
 
+// cnn.wasm runs core/cpu's wasm SIMD kernels (about twice as fast on the
+// CPU); an engine without wasm SIMD gets cnn-scalar.wasm, the same library
+// without them. The probe is the smallest module that uses SIMD
+// (i32.const 0, i8x16.splat, i8x16.popcnt), as wasm-feature-detect's.
+const SIMD = typeof WebAssembly === "object" && WebAssembly.validate(new Uint8Array(
+  [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
+
 /**
- * Starts the runtime once: wasm_exec.js and cnn.wasm (beside this module by
- * default), in a dedicated worker (cnn-worker.mjs) so that loading and
+ * Starts the runtime once: wasm_exec.js and cnn.wasm (cnn-scalar.wasm
+ * where wasm SIMD is missing; beside this module by default), in a dedicated worker (cnn-worker.mjs) so that loading and
  * inference never block the page, or in the calling thread with
  * {worker: false} (or where there are no module workers).
  */
-export function init({wasmURL = new URL("cnn.wasm", import.meta.url), execURL = new URL("wasm_exec.js", import.meta.url),
+export function init({wasmURL = new URL(SIMD ? "cnn.wasm" : "cnn-scalar.wasm", import.meta.url), execURL = new URL("wasm_exec.js", import.meta.url),
   workerURL = new URL("cnn-worker.mjs", import.meta.url), worker = typeof Worker !== "undefined" && typeof document !== "undefined"} = {}) {
   runtime ??= (worker ? startWorker(String(workerURL), String(wasmURL), String(execURL)) : startRuntime(String(wasmURL), String(execURL)))
     .catch((e) => {
