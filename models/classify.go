@@ -1,11 +1,14 @@
 package models
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 
 	"webcnn/core/data"
+	"webcnn/core/graph"
 	"webcnn/core/weights"
 )
 
@@ -18,7 +21,8 @@ type Class struct {
 
 // Preprocess turns a decoded image into a model's input as the manifest's
 // input spec says: gray or RGB, channels swapped for BGR, resized
-// (bilinear) to the input's height and width, then
+// (bilinear, with the source's coordinate mapping in.Resize) to the
+// input's height and width, then
 // x = (pixel*Scale + Offset - Mean[c]) / Std[c]. img may be modified.
 func Preprocess(img *data.Image, in weights.Input) ([]float32, error) {
 	if len(in.Shape) != 4 || in.Shape[0] != 1 {
@@ -40,8 +44,11 @@ func Preprocess(img *data.Image, in weights.Input) ([]float32, error) {
 		}
 	}
 	if img.H != h || img.W != w {
-		var err error
-		if img, err = data.Resize(img, h, w, data.Bilinear); err != nil {
+		coords, err := data.ParseCoords(in.Resize)
+		if err != nil {
+			return nil, fmt.Errorf("models: input: %w", err)
+		}
+		if img, err = data.ResizeWith(img, h, w, data.Bilinear, coords); err != nil {
 			return nil, err
 		}
 	}
@@ -56,6 +63,129 @@ func Preprocess(img *data.Image, in weights.Input) ([]float32, error) {
 		}
 	}
 	return img.Pix, nil
+}
+
+// ErrNotClassifier reports a model whose output is not class scores (a
+// map): it is read as a tensor (cnn predict --out, the library's predict),
+// not as top-k classes.
+var ErrNotClassifier = errors.New("not a classifier")
+
+// NeedsSoftmax reports whether the first output of the model man
+// describes holds logits (true: a softmax turns them into probabilities)
+// or probabilities already (false: the model ends in a softmax or
+// sigmoid). A map is an ErrNotClassifier. This is the one place that reads
+// the manifest's output kind: cnn predict, the browser library and the
+// Worker all classify through it.
+func NeedsSoftmax(man *weights.Manifest) (bool, error) {
+	switch man.Output {
+	case "", weights.Logits:
+		return true, nil
+	case weights.Probabilities:
+		return false, nil
+	case weights.Features:
+		return false, fmt.Errorf("%w: %s is a feature extractor (its output is features, not classes): teach it classes with finetune", ErrNotClassifier, man.Model)
+	case weights.Map:
+		what := "a map"
+		if len(man.Outputs) > 0 {
+			p := man.Outputs[0]
+			what = fmt.Sprintf("a map %q of shape %v", p.Name, p.Shape)
+			if p.Layout != "" {
+				what += " " + p.Layout
+			}
+		}
+		return false, fmt.Errorf("%w: %s outputs %s, not class scores: read it as a tensor (cnn predict --out DIR, model.predict)", ErrNotClassifier, man.Model, what)
+	}
+	return false, fmt.Errorf("%w: %s: output kind %q", weights.ErrManifest, man.Model, man.Output)
+}
+
+// ClassProbabilities returns the class probabilities of a model's first
+// output out, as its manifest says: the softmax of logits, probabilities
+// as they are.
+func ClassProbabilities(man *weights.Manifest, out []float32) ([]float32, error) {
+	sm, err := NeedsSoftmax(man)
+	if err != nil {
+		return nil, err
+	}
+	return Probabilities(out, sm), nil
+}
+
+// Classify returns the k most probable classes of a model's first output
+// out, labelled by the manifest, as its output kind says (see
+// NeedsSoftmax).
+func Classify(man *weights.Manifest, out []float32, k int) ([]Class, error) {
+	sm, err := NeedsSoftmax(man)
+	if err != nil {
+		return nil, err
+	}
+	return Top(out, sm, man.Labels, k), nil
+}
+
+// OutputKind says what output i of an imported graph is, from the node
+// that computes it and its shape in the runtime's layout at batch 1
+// (extents <= 0 unknown; nil: unknown, taken for a classifier's):
+// Map when more than the batch and the last axis are not 1 (a detection
+// or segmentation map, a sequence) or the rank is below 2; otherwise
+// Probabilities when a softmax over the last axis or a sigmoid computes
+// it (through reshapes, which keep the values), else Logits. Every
+// importer sets the manifest's output kinds with it.
+func OutputKind(s *graph.Spec, i int, shape []int) string {
+	if shape != nil {
+		if len(shape) < 2 {
+			return weights.Map
+		}
+		for _, d := range shape[1 : len(shape)-1] {
+			if d != 1 {
+				return weights.Map
+			}
+		}
+	}
+	if i < 0 || i >= len(s.Outputs) {
+		return weights.Logits
+	}
+	producer := map[string]*graph.Node{}
+	for j := range s.Nodes {
+		for _, o := range s.Nodes[j].Outputs {
+			producer[o] = &s.Nodes[j]
+		}
+	}
+	v := s.Outputs[i]
+	for range len(s.Nodes) {
+		n := producer[v]
+		if n == nil {
+			return weights.Logits
+		}
+		var a struct {
+			Act  *graph.Act `json:"act"`
+			Axis *int       `json:"axis"`
+		}
+		var act graph.Act
+		if len(n.Attrs) > 0 { // attrs that do not decode are an error at load
+			_ = json.Unmarshal(n.Attrs, &a)
+			_ = json.Unmarshal(n.Attrs, &act)
+		}
+		switch n.Op {
+		case "reshape", "flatten", "identity":
+			if len(n.Inputs) == 0 {
+				return weights.Logits
+			}
+			v = n.Inputs[0]
+			continue
+		case "softmax":
+			if a.Axis == nil || *a.Axis == -1 || (shape != nil && *a.Axis == len(shape)-1) {
+				return weights.Probabilities
+			}
+		case "act":
+			if act.Op == "sigmoid" {
+				return weights.Probabilities
+			}
+		case "dense", "conv":
+			if a.Act != nil && a.Act.Op == "sigmoid" {
+				return weights.Probabilities
+			}
+		}
+		return weights.Logits
+	}
+	return weights.Logits
 }
 
 // Top returns the k most probable classes, most probable first (ties keep
@@ -108,4 +238,23 @@ func Probabilities(out []float32, softmax bool) []float32 {
 		p[i] = float32(float64(p[i]) / s)
 	}
 	return p
+}
+
+// ZooPorts describes a zoo model's input and output as PyTorch sees them
+// (the weights' source): an NCHW image of the given NHWC input shape and
+// logits of classes classes, both of any batch. Zoo manifests carry them
+// with output kind Logits.
+func ZooPorts(in []int, classes int) (inputs, outputs []weights.Port) {
+	src := []int{-1}
+	if len(in) == 4 {
+		src = append(src, in[3], in[1], in[2])
+	}
+	inputs = []weights.Port{{Name: "input", Shape: src, Layout: weights.LayoutName(len(src), true)}}
+	if len(in) == 4 {
+		inputs[0].Perm = []int{0, 3, 1, 2}
+	} else {
+		inputs[0].Shape = nil
+	}
+	outputs = []weights.Port{{Name: "output", Kind: weights.Logits, Shape: []int{-1, classes}, Layout: "NC"}}
+	return inputs, outputs
 }

@@ -28,14 +28,62 @@ func (m Method) String() string {
 	return fmt.Sprintf("Method(%d)", int(m))
 }
 
+// Coords says where output sample d of an axis of m outputs reads an axis
+// of n inputs: how a framework maps the two grids.
+type Coords int
+
+const (
+	// HalfPixel: src = (d+0.5)*n/m - 0.5, pixel centres aligned (PyTorch's
+	// align_corners=False, TF's half_pixel_centers, OpenCV, PIL).
+	HalfPixel Coords = iota
+	// AlignCorners: src = d*(n-1)/(m-1), the corner samples aligned
+	// (tf.image.resizeBilinear(x, size, true), as nsfwjs resizes;
+	// PyTorch's align_corners=True); src = 0 when m is 1.
+	AlignCorners
+	// Asymmetric: src = d*n/m (tf.image.resizeBilinear's default).
+	Asymmetric
+)
+
+// String names the mode as manifests write it.
+func (c Coords) String() string {
+	switch c {
+	case HalfPixel:
+		return "half_pixel"
+	case AlignCorners:
+		return "align_corners"
+	case Asymmetric:
+		return "asymmetric"
+	}
+	return fmt.Sprintf("Coords(%d)", int(c))
+}
+
+// ParseCoords reads a mode's name ("" is HalfPixel).
+func ParseCoords(s string) (Coords, error) {
+	for _, c := range []Coords{HalfPixel, AlignCorners, Asymmetric} {
+		if s == c.String() {
+			return c, nil
+		}
+	}
+	if s == "" {
+		return HalfPixel, nil
+	}
+	return 0, fmt.Errorf("data: resize coordinates %q: want half_pixel, align_corners or asymmetric", s)
+}
+
 // Resize returns img scaled to h rows and w columns. Output sample d along
 // an axis of n inputs and m outputs reads the input at the half-pixel-centre
 // coordinate src = (d+0.5)*n/m - 0.5 (PyTorch's align_corners=False); taps
-// outside the image repeat the edge sample. There is no antialiasing, so a
+// outside the image repeat the edge sample. ResizeWith takes the other
+// coordinate mappings. There is no antialiasing, so a
 // large reduction skips detail, like F.interpolate(antialias=False); resize
 // in several halving steps or crop first when that matters. Each output is
 // one weighted sum in float64, so equal sizes return the input exactly.
 func Resize(img *Image, h, w int, method Method) (*Image, error) {
+	return ResizeWith(img, h, w, method, HalfPixel)
+}
+
+// ResizeWith is Resize with the given coordinate mapping.
+func ResizeWith(img *Image, h, w int, method Method, coords Coords) (*Image, error) {
 	if err := img.check(); err != nil {
 		return nil, fmt.Errorf("data: resize: %w", err)
 	}
@@ -51,7 +99,10 @@ func Resize(img *Image, h, w int, method Method) (*Image, error) {
 	default:
 		return nil, fmt.Errorf("data: resize: unknown method %v", method)
 	}
-	ty, tx := taps(img.H, h, method, kernel), taps(img.W, w, method, kernel)
+	if _, err := ParseCoords(coords.String()); err != nil {
+		return nil, err
+	}
+	ty, tx := taps(img.H, h, method, coords, kernel), taps(img.W, w, method, coords, kernel)
 	n := len(ty) / h // taps per output sample, the same on both axes
 	out := NewImage(h, w, img.C)
 	C := img.C
@@ -85,7 +136,7 @@ type tap struct {
 
 // taps lists, for each of the m outputs of an axis with n inputs, the 2
 // (bilinear) or 4 (bicubic) input samples it reads, clamped to [0, n-1].
-func taps(n, m int, method Method, kernel func(float64) float64) []tap {
+func taps(n, m int, method Method, coords Coords, kernel func(float64) float64) []tap {
 	k := 2
 	if method == Bicubic {
 		k = 4
@@ -93,7 +144,17 @@ func taps(n, m int, method Method, kernel func(float64) float64) []tap {
 	scale := float64(n) / float64(m)
 	t := make([]tap, 0, m*k)
 	for d := 0; d < m; d++ {
-		src := (float64(d)+0.5)*scale - 0.5
+		var src float64
+		switch coords {
+		case HalfPixel:
+			src = (float64(d)+0.5)*scale - 0.5
+		case AlignCorners:
+			if m > 1 {
+				src = float64(d) * float64(n-1) / float64(m-1)
+			}
+		case Asymmetric:
+			src = float64(d) * scale
+		}
 		first := int(math.Floor(src)) - (k/2 - 1) // leftmost tap
 		for i := first; i < first+k; i++ {
 			t = append(t, tap{at: min(max(i, 0), n-1), w: kernel(src - float64(i))})

@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -238,4 +239,42 @@ func ExampleResize() {
 	// [5 7.5 12.5 15]
 	// [15 17.5 22.5 25]
 	// [20 22.5 27.5 30]
+}
+
+// TestResizeCoords checks the three coordinate mappings on one row of
+// samples 0, 10, 20 by hand: align corners maps the ends onto the ends
+// (5 outputs at src 0, 0.5, 1, 1.5, 2), asymmetric starts at 0 and steps
+// n/m (src 0, 0.6, 1.2, 1.8, 2.4, clamped past the last sample), half
+// pixel centres (src -0.2, 0.4, 1, 1.6, 2.2, clamped at both ends).
+func TestResizeCoords(t *testing.T) {
+	img := NewImage(1, 3, 1)
+	copy(img.Pix, []float32{0, 10, 20})
+	for _, c := range []struct {
+		coords Coords
+		want   []float32
+	}{
+		{AlignCorners, []float32{0, 5, 10, 15, 20}},
+		{Asymmetric, []float32{0, 6, 12, 18, 20}},
+		{HalfPixel, []float32{0, 4, 10, 16, 20}},
+	} {
+		out, err := ResizeWith(img, 1, 5, Bilinear, c.coords)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range c.want {
+			if math.Abs(float64(out.Pix[i]-w)) > 1e-5 {
+				t.Errorf("%v: sample %d = %v, want %v (row %v)", c.coords, i, out.Pix[i], w, out.Pix)
+			}
+		}
+		if p, err := ParseCoords(c.coords.String()); err != nil || p != c.coords {
+			t.Errorf("ParseCoords(%q) = %v, %v", c.coords, p, err)
+		}
+	}
+	one, err := ResizeWith(img, 1, 1, Bilinear, AlignCorners)
+	if err != nil || one.Pix[0] != 0 {
+		t.Errorf("align corners to one sample: %v, %v; want the first sample (0), as TF.js", one, err)
+	}
+	if _, err := ParseCoords("corners"); err == nil {
+		t.Error("ParseCoords(corners): no error")
+	}
 }

@@ -28,12 +28,44 @@ type Manifest struct {
 	Graph  json.RawMessage `json:"graph,omitempty"`
 	Input  Input           `json:"input"`
 	Labels []string        `json:"labels,omitempty"`
-	// Output says what the network returns: "logits" (the default: the
-	// runtime applies softmax for probabilities) or "probabilities".
-	Output  string  `json:"output,omitempty"`
+	// Output says what the network's first output is (Logits, the
+	// default, Probabilities, Map or Features); everything that shows numbers to a
+	// user reads it through models.Classify. Outputs[0].Kind, when set,
+	// says the same.
+	Output string `json:"output,omitempty"`
+	// Inputs and Outputs describe the graph's values in the source
+	// framework's terms (name, shape, axis order), so that raw tensors
+	// can be fed and returned in that layout; empty in manifests written
+	// before they existed.
+	Inputs  []Port  `json:"inputs,omitempty"`
+	Outputs []Port  `json:"outputs,omitempty"`
 	Memory  Memory  `json:"memory"`
 	Tensors []Entry `json:"tensors"`
 	Chunks  []Chunk `json:"chunks"`
+}
+
+// Output kinds.
+const (
+	Logits        = "logits"        // class scores before softmax
+	Probabilities = "probabilities" // class probabilities (the model ends in softmax)
+	Map           = "map"           // not class scores: a dense map (detection, segmentation, a sequence), read as a tensor
+	Features      = "features"      // a backbone cut before its head: feature vectors for a head to learn from
+)
+
+// Port is a graph input or output as the source framework sees it.
+type Port struct {
+	Name string `json:"name"` // the value's name in the graph (the source's name)
+	// Kind is an output's kind: Logits, Probabilities or Map.
+	Kind string `json:"kind,omitempty"`
+	// Shape is in the source's layout; -1 marks an extent known only at
+	// run time (the batch, a dynamic height).
+	Shape []int `json:"shape"`
+	// Layout names the source's axes, e.g. "NCHW" (ONNX, PyTorch) or
+	// "NHWC" (TF.js), when they are an image's.
+	Layout string `json:"layout,omitempty"`
+	// Perm maps the source's axes onto the runtime's: source axis i is
+	// the runtime's axis Perm[i] (absent: the same order).
+	Perm []int `json:"perm,omitempty"`
 }
 
 // Arch names a zoo architecture and its configuration.
@@ -44,7 +76,8 @@ type Arch struct {
 
 // Input says how to turn an image into the model's input tensor:
 // x = (pixel*Scale + Offset - Mean[c]) / Std[c], pixels in 0..255 in
-// ChannelOrder, resized to Shape's height and width.
+// ChannelOrder, resized (bilinear) to Shape's height and width with the
+// source framework's coordinate mapping Resize.
 type Input struct {
 	Shape        []int     `json:"shape"`         // NHWC, batch 1
 	ChannelOrder string    `json:"channel_order"` // "RGB", "BGR" or "GRAY"
@@ -52,6 +85,10 @@ type Input struct {
 	Offset       float32   `json:"offset,omitempty"`
 	Mean         []float32 `json:"mean,omitempty"`
 	Std          []float32 `json:"std,omitempty"`
+	// Resize is how the source resizes: "half_pixel" (the default: PyTorch,
+	// OpenCV, PIL), "align_corners" (nsfwjs: tf.image.resizeBilinear with
+	// alignCorners) or "asymmetric" (tf.image.resizeBilinear's default).
+	Resize string `json:"resize,omitempty"`
 }
 
 // Memory is the model's memory plan in bytes: parameters once dequantized
@@ -159,6 +196,29 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("%w: int8 tensor %q has %d scales for shape %v", ErrManifest, e.Name, len(e.Scales), e.Shape)
 		}
 	}
+	switch m.Input.Resize {
+	case "", "half_pixel", "align_corners", "asymmetric":
+	default:
+		return fmt.Errorf("%w: input resize %q: want half_pixel, align_corners or asymmetric", ErrManifest, m.Input.Resize)
+	}
+	switch m.Output {
+	case "", Logits, Probabilities, Map, Features:
+	default:
+		return fmt.Errorf("%w: output %q: want %s, %s, %s or %s", ErrManifest, m.Output, Logits, Probabilities, Map, Features)
+	}
+	if len(m.Outputs) > 0 && m.Output != "" && m.Outputs[0].Kind != "" && m.Outputs[0].Kind != m.Output {
+		return fmt.Errorf("%w: output %q but outputs[0] %q is %q", ErrManifest, m.Output, m.Outputs[0].Name, m.Outputs[0].Kind)
+	}
+	for _, ps := range []struct {
+		what  string
+		ports []Port
+	}{{"inputs", m.Inputs}, {"outputs", m.Outputs}} {
+		for i, p := range ps.ports {
+			if err := p.validate(ps.what == "outputs"); err != nil {
+				return fmt.Errorf("%w: %s[%d] %q: %v", ErrManifest, ps.what, i, p.Name, err)
+			}
+		}
+	}
 	for _, c := range m.Chunks {
 		if len(c.SHA256) != 64 || c.Size < 0 || c.File == "" {
 			return fmt.Errorf("%w: chunk %q has size %d and sha256 %q", ErrManifest, c.File, c.Size, c.SHA256)
@@ -177,4 +237,69 @@ func Parse(data []byte) (*Manifest, error) {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// validate checks a port's shape and permutation.
+func (p *Port) validate(output bool) error {
+	if p.Name == "" {
+		return fmt.Errorf("no name")
+	}
+	switch p.Kind {
+	case "":
+	case Logits, Probabilities, Map, Features:
+		if !output {
+			return fmt.Errorf("an input has no kind")
+		}
+	default:
+		return fmt.Errorf("kind %q: want %s, %s, %s or %s", p.Kind, Logits, Probabilities, Map, Features)
+	}
+	if len(p.Shape) > 8 {
+		return fmt.Errorf("rank %d", len(p.Shape))
+	}
+	for _, d := range p.Shape {
+		if d == 0 || d < -1 {
+			return fmt.Errorf("shape %v: extents are positive or -1", p.Shape)
+		}
+	}
+	if p.Perm != nil {
+		if len(p.Perm) != len(p.Shape) {
+			return fmt.Errorf("perm %v for shape %v", p.Perm, p.Shape)
+		}
+		seen := make([]bool, len(p.Perm))
+		for _, a := range p.Perm {
+			if a < 0 || a >= len(p.Perm) || seen[a] {
+				return fmt.Errorf("perm %v is not a permutation", p.Perm)
+			}
+			seen[a] = true
+		}
+	}
+	return nil
+}
+
+// OurShape returns the port's shape in the runtime's axis order.
+func (p *Port) OurShape() []int {
+	out := make([]int, len(p.Shape))
+	for i, d := range p.Shape {
+		a := i
+		if p.Perm != nil {
+			a = p.Perm[i]
+		}
+		out[a] = d
+	}
+	return out
+}
+
+// LayoutName names the axes of an image-like tensor of the given rank
+// (2 to 5): channels first "NC", "NCW", "NCHW", "NCDHW", or channels
+// last "NC", "NWC", "NHWC", "NDHWC"; "" for other ranks.
+func LayoutName(rank int, channelsFirst bool) string {
+	spatial := map[int]string{2: "", 3: "W", 4: "HW", 5: "DHW"}
+	s, ok := spatial[rank]
+	switch {
+	case !ok:
+		return ""
+	case channelsFirst:
+		return "NC" + s
+	}
+	return "N" + s + "C"
 }

@@ -73,7 +73,10 @@ func demo(w io.Writer, args []string) error {
 		if err != nil {
 			return err
 		}
-		top := models.Top(out, true, man.Labels, 3)
+		top, err := models.Classify(man, out, 3)
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(w, "test image %d (label %d):\n%s", k, set.Labels[k], ascii(set.Pix[k*784:(k+1)*784]))
 		for _, c := range top {
 			fmt.Fprintf(w, "  %s  %6.2f%%  %s\n", c.Label, 100*c.Prob, strings.Repeat("#", int(40*c.Prob+0.5)))
@@ -93,7 +96,9 @@ func demo(w io.Writer, args []string) error {
 			return err
 		}
 		for k := 0; k < n; k++ {
-			if top := models.Top(out[k*10:k*10+10], true, nil, 1); top[0].Index == int(set.Labels[s+k]) {
+			if top, err := models.Classify(man, out[k*10:k*10+10], 1); err != nil {
+				return err
+			} else if top[0].Index == int(set.Labels[s+k]) {
 				correct++
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -101,5 +102,52 @@ func TestPredictFoldsBatchNorm(t *testing.T) {
 	}
 	if diff == 0 {
 		t.Errorf("predict's logits equal the unfolded network's bit for bit: were the batch norms folded?")
+	}
+}
+
+// TestPredictJSONNotFinite: outputs that are NaN or infinite (a diverged
+// model, or such an input) still make valid JSON, with the strings "NaN",
+// "Infinity" and "-Infinity" for those values.
+func TestPredictJSONNotFinite(t *testing.T) {
+	dir := t.TempDir()
+	graph := []byte(`{"inputs": ["x"], "outputs": ["y"], "nodes": [{"op": "identity", "name": "id", "inputs": ["x"], "outputs": ["y"]}]}`)
+	man := &weights.Manifest{Format: weights.Version, Model: "identity", Graph: graph, Input: weights.Input{Shape: []int{1, 4}}, Output: weights.Probabilities}
+	if err := weights.WriteModel(filepath.Join(dir, "model"), weights.WriterOptions{}, man, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	x := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0.5}
+	raw := make([]byte, 16)
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "x.f32"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := predict(&out, []string{"--model", filepath.Join(dir, "model"), "--raw", filepath.Join(dir, "x.f32"), "--json", "--topk", "4"}); err != nil {
+		t.Fatalf("predict --json of NaN and infinities: %v", err)
+	}
+	var got struct {
+		Output []any
+		Top    []struct {
+			Label string
+			Index int
+			Prob  any
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("predict --json wrote %q: %v", out.String(), err)
+	}
+	want := []any{"NaN", "Infinity", "-Infinity", 0.5}
+	if fmt.Sprint(got.Output) != fmt.Sprint(want) {
+		t.Errorf("output %v, want %v", got.Output, want)
+	}
+	if len(got.Top) != 4 {
+		t.Fatalf("top %+v, want 4 classes", got.Top)
+	}
+	for _, c := range got.Top {
+		if w := want[c.Index]; fmt.Sprint(c.Prob) != fmt.Sprint(w) {
+			t.Errorf("class %d: prob %v, want %v (the output is probabilities)", c.Index, c.Prob, w)
+		}
 	}
 }

@@ -344,7 +344,9 @@ func saveMNISTModel(dir string, spec models.Spec, net nn.Layer) error {
 		// x = (pixel/255 - 0.1307)/0.3081 on white-on-black digits.
 		Input:  weights.Input{Shape: []int{1, 28, 28, 1}, ChannelOrder: "GRAY", Scale: 1.0 / 255, Mean: []float32{mnistMean}, Std: []float32{mnistStd}},
 		Labels: labels,
+		Output: weights.Logits,
 		Memory: weights.Memory{ParamBytes: sum.ParamBytes(), ActivationBytes: sum.ActivationBytes()},
 	}
+	m.Inputs, m.Outputs = models.ZooPorts(m.Input.Shape, spec.Classes)
 	return weights.WriteModel(dir, weights.WriterOptions{}, m, ts, nil)
 }

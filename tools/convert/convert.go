@@ -36,6 +36,7 @@ type options struct {
 	Mean, Std           []float32
 	Scale, Offset       *float32
 	ChannelOrder        string
+	Force               bool // replace a non-empty --out
 	// Progress receives progress bars (nil: none); Log the final summary
 	// line (nil: none).
 	Progress, Log io.Writer
@@ -45,9 +46,17 @@ type options struct {
 // manifest and chunks into o.Out (atomically: nothing appears there on
 // failure).
 func convert(o options) error {
-	m, ts, err := load(o)
+	from, err := format(o, o.Log)
 	if err != nil {
 		return err
+	}
+	o.From = from
+	if err := prepareOut(o.Out, o.Force); err != nil {
+		return err
+	}
+	m, ts, err := load(o)
+	if err != nil {
+		return truncation(o.In, err)
 	}
 	if o.Name != "" {
 		m.Model = o.Name
@@ -69,8 +78,23 @@ func convert(o options) error {
 		progress = func(done, _ int) { _ = bar.Set(done) }
 		defer bar.Finish()
 	}
-	if err := weights.WriteModel(o.Out, weights.WriterOptions{ChunkSize: o.Chunk, DType: dtype}, m, ts, progress); err != nil {
+	out := o.Out
+	if _, err := os.Stat(o.Out); err == nil && o.Force {
+		// Written beside the old model, then swapped in whole.
+		stage, err := os.MkdirTemp(filepath.Dir(filepath.Clean(o.Out)), ".convert-new-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(stage)
+		out = filepath.Join(stage, "model")
+	}
+	if err := weights.WriteModel(out, weights.WriterOptions{ChunkSize: o.Chunk, DType: dtype}, m, ts, progress); err != nil {
 		return err
+	}
+	if out != o.Out {
+		if err := replace(out, o.Out); err != nil {
+			return err
+		}
 	}
 	if o.Log != nil {
 		var n, bytes int64
@@ -98,6 +122,9 @@ func classes(m *weights.Manifest) int {
 func load(o options) (*weights.Manifest, []weights.Tensor, error) {
 	switch o.From {
 	case "pytorch", "safetensors":
+		if o.Preset != "" {
+			return nil, nil, fmt.Errorf("--preset is for ONNX and TF.js models; %s is a %s file", o.In, o.From)
+		}
 		return loadZoo(o)
 	case "onnx", "tfjs":
 		return loadGraph(o)
@@ -134,8 +161,10 @@ func loadZoo(o options) (*weights.Manifest, []weights.Tensor, error) {
 		Model:  spec.ID,
 		Arch:   &weights.Arch{ID: spec.ID, Config: map[string]any{"classes": spec.Classes}},
 		Input:  in,
+		Output: weights.Logits,
 		Memory: weights.Memory{ParamBytes: sum.ParamBytes(), ActivationBytes: sum.ActivationBytes()},
 	}
+	m.Inputs, m.Outputs = models.ZooPorts(in.Shape, spec.Classes)
 	return m, ts, nil
 }
 

@@ -366,9 +366,9 @@ func TestErrors(t *testing.T) {
 		o    options
 		want string
 	}{
-		{options{From: "onnx", In: pth}, pth + ": onnx import: "},
-		{options{From: "onnx", In: pth, Preset: "mnist-9"}, `--preset "mnist-9": want one of [mnist-8 paddleocr-cls]`},
-		{options{From: "tfjs", In: pth}, "tfjs: "},
+		{options{From: "onnx", In: pth}, "--from pytorch needs --arch"}, // read as what its bytes say
+		{options{From: "onnx", In: pth, Preset: "mnist-9"}, "--preset is for ONNX and TF.js models; " + pth + " is a pytorch file"},
+		{options{From: "tfjs", In: pth}, "--from pytorch needs --arch"},
 		{options{From: "keras", In: pth}, `--from "keras": want pytorch, safetensors, onnx or tfjs`},
 		{options{From: "pytorch", In: pth}, "--from pytorch needs --arch"},
 		{options{From: "pytorch", Arch: "lenet6", In: pth}, `unknown model "lenet6"`},
@@ -379,7 +379,6 @@ func TestErrors(t *testing.T) {
 		{options{From: "pytorch", Arch: "lenet5", In: pth, ChannelOrder: "rgb"}, "--channel-order RGB for a model of 1 input channels"},
 		{options{From: "pytorch", Arch: "lenet5", In: pth, Mean: []float32{0.5, 0.5, 0.5}}, "want 1 values each"},
 		{options{From: "pytorch", Arch: "alexnet", In: pth, InputSize: 200}, "--input-size 200: summary alexnet"},
-		{options{From: "safetensors", Arch: "lenet5", In: pth}, "safetensors: " + pth + ": not a valid safetensors file"},
 		{options{From: "pytorch", Arch: "lenet5", In: filepath.Join(dir, "none.pth")}, "no such file"},
 	} {
 		tc.o.Out = out
@@ -407,7 +406,8 @@ func TestParseFlags(t *testing.T) {
 			options{From: "pytorch", Arch: "resnet50", In: "r.pth", Out: "o", DType: "int8", Chunk: 512 << 10, Scale: f(2.0 / 255), Offset: f(-1),
 				InputSize: 192, Mean: []float32{0.5, 0.5, 0.5}, Std: []float32{0.5, 0.5, 0.5}, ChannelOrder: "BGR"}, ""},
 		{append(base, "--chunk", "1MB"), options{From: "pytorch", Arch: "resnet50", In: "r.pth", Out: "o", DType: "f32", Chunk: 1e6}, ""},
-		{[]string{"--from", "pytorch"}, options{}, "--from, --in and --out are required"},
+		{[]string{"--from", "pytorch"}, options{}, "--in and --out are required"},
+		{[]string{"--from", "keras", "--in", "a", "--out", "b"}, options{}, `--from "keras"`},
 		{append(base, "--dtype", "f64"), options{}, `--dtype "f64"`},
 		{append(base, "--chunk", "-4MiB"), options{}, "--chunk"},
 		{append(base, "--scale", "1/0"), options{}, `--scale: "1/0" is not a fraction`},
@@ -417,7 +417,7 @@ func TestParseFlags(t *testing.T) {
 			InputSize: 48, InputWidth: 192}, ""},
 		{append(base, "--input-size", "48x"), options{}, `--input-size "48x"`},
 		{append(base, "--input-size", "-3"), options{}, `--input-size "-3"`},
-		{append(base, "--preset", "mnist-8"), options{}, "--preset is for --from onnx and --from tfjs"},
+		{append(base, "--force"), options{From: "pytorch", Arch: "resnet50", In: "r.pth", Out: "o", DType: "f32", Chunk: 4 << 20, Force: true}, ""},
 	} {
 		var stderr bytes.Buffer
 		got, err := parseFlags(tc.args, &stderr)

@@ -56,7 +56,11 @@ func classify(t *testing.T, m *weights.Model, net nn.Layer, b core.Backend, img 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return models.Top(out, m.Manifest.Output != "probabilities", m.Manifest.Labels, 2)
+	top, err := models.Classify(m.Manifest, out, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return top
 }
 
 // TestConvertONNXMNIST converts mnist-8 with --from onnx --preset mnist-8

@@ -22,8 +22,8 @@ import (
 	"golang.org/x/term"
 )
 
-const usageText = `usage: convert --from pytorch|safetensors --arch ID --in FILE --out DIR [flags]
-       convert --from onnx|tfjs [--preset ID] --in FILE --out DIR [flags]
+const usageText = `usage: convert [--from pytorch|safetensors] --arch ID --in FILE --out DIR [flags]
+       convert [--from onnx|tfjs] [--preset ID] --in FILE --out DIR [flags]
 
 Converts a state_dict to the runtime's manifest.json + content-addressed
 chunks, mapping every tensor by name onto the zoo architecture ID (list
@@ -36,10 +36,15 @@ input flags or a --preset.
 flags:
   --from FORMAT          pytorch (.pth/.pt, zip or legacy), safetensors,
                          onnx (.onnx) or tfjs (a layers model: model.json
-                         or its directory)
+                         or its directory); read from the file's bytes
+                         when left out, and when it says otherwise (with
+                         a note)
   --arch ID              zoo architecture, e.g. resnet50, lenet5
   --in FILE              the weights or model file
-  --out DIR              output directory (written atomically)
+  --out DIR              output directory (written atomically); one that
+                         holds files is refused unless --force
+  --force                replace a non-empty --out whole (its old files
+                         are removed, never merged with the new ones)
   --preset ID            a known graph model's preprocessing and labels:
                          onnx: mnist-8 (raw 0..255 gray; make the file with
                          go run ./tools/convert/onnximport/cmd/mnistonnx),
@@ -79,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Labels, "labels", "", "")
 	fs.StringVar(&o.ChannelOrder, "channel-order", "", "")
 	fs.StringVar(&o.Preset, "preset", "", "")
+	fs.BoolVar(&o.Force, "force", false, "")
 	size := fs.String("input-size", "", "")
 	chunk := fs.String("chunk", "4MiB", "")
 	mean := fs.String("mean", "", "")
@@ -96,8 +102,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return bad("unexpected arguments %q", fs.Args())
 	}
-	if o.From == "" || o.In == "" || o.Out == "" {
-		return bad("--from, --in and --out are required")
+	if o.In == "" || o.Out == "" {
+		return bad("--in and --out are required")
+	}
+	switch o.From {
+	case "", "pytorch", "safetensors", "onnx", "tfjs":
+	default:
+		return bad("--from %q: want pytorch, safetensors, onnx or tfjs (or leave it out: the format is read from the file)", o.From)
 	}
 	switch o.DType {
 	case "f32", "f16", "int8":
@@ -142,9 +153,6 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if errH != nil || errW != nil || o.InputSize <= 0 || o.InputWidth < 0 || (wide && o.InputWidth == 0) {
 			return bad("--input-size %q: want N or HxW (positive)", *size)
 		}
-	}
-	if o.Preset != "" && o.From != "onnx" && o.From != "tfjs" {
-		return bad("--preset is for --from onnx and --from tfjs")
 	}
 	return o, nil
 }

@@ -45,7 +45,7 @@ func (m *model) info() map[string]any {
 		"activationBytes": float64(man.Memory.ActivationBytes),
 		"input":           map[string]any{"shape": shape, "channelOrder": man.Input.ChannelOrder},
 		"labels":          labels,
-		"output":          map[bool]string{true: "logits", false: "probabilities"}[m.softmax()],
+		"output":          outputKind(man.Output),
 	}
 	if man.Output == "features" {
 		out["output"] = "features"
@@ -72,4 +72,12 @@ func (m *model) info() map[string]any {
 		}
 	}
 	return out
+}
+
+// outputKind is the manifest's output kind, logits when it says none.
+func outputKind(k string) string {
+	if k == "" {
+		return "logits"
+	}
+	return k
 }

@@ -61,8 +61,15 @@ func (m *model) warmUp() error {
 	return err
 }
 
-// softmax says whether the network's outputs are logits.
-func (m *model) softmax() bool { return m.man.Output != "probabilities" }
+// softmax says whether the network's outputs are logits (see
+// models.NeedsSoftmax); a model whose output is a map is not classified.
+func (m *model) softmax() (bool, error) {
+	sm, err := models.NeedsSoftmax(m.man)
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	return sm, nil
+}
 
 // classes refuses a feature extractor (output "features": a backbone cut
 // before its head, such as the page's MobileNetV2) where classes are
@@ -211,6 +218,10 @@ func (m *model) classify(img *data.Image, o ClassifyOptions) ([]Prediction, erro
 	if err := m.classes(); err != nil {
 		return nil, err
 	}
+	sm, err := m.softmax()
+	if err != nil {
+		return nil, err
+	}
 	x, err := m.input(img)
 	if err != nil {
 		return nil, err
@@ -220,9 +231,13 @@ func (m *model) classify(img *data.Image, o ClassifyOptions) ([]Prediction, erro
 		if err != nil {
 			return nil, err
 		}
-		return fromTop(models.Top(out, m.softmax(), m.man.Labels, topK(o.TopK)), nil), nil
+		top, err := models.Classify(m.man, out, topK(o.TopK))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+		}
+		return fromTop(top, nil), nil
 	}
-	mean, variance, err := m.mc(x, o, m.softmax())
+	mean, variance, err := m.mc(x, o, sm)
 	if err != nil {
 		return nil, err
 	}
@@ -242,9 +257,9 @@ func (m *model) probs(img *data.Image) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := make([]float32, len(out))
-	for _, c := range models.Top(out, m.softmax(), nil, len(out)) {
-		p[c.Index] = c.Prob
+	p, err := models.ClassProbabilities(m.man, out)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
 	return p, nil
 }

@@ -103,18 +103,10 @@ func (e *importer) weight(c *constant, tag string, shape []int64, data func() []
 	return w
 }
 
-// endsInSoftmax reports whether the first output is a softmax's.
-func (e *importer) endsInSoftmax(s *graph.Spec) bool {
-	for _, n := range s.Nodes {
-		if len(n.Outputs) == 1 && n.Outputs[0] == s.Outputs[0] {
-			return n.Op == "softmax"
-		}
-	}
-	return false
-}
-
-// memory validates the graph on nn.Shapes and fills the memory plan.
-func memory(m *weights.Manifest, ts []weights.Tensor) error {
+// memory validates the graph on nn.Shapes and fills the memory plan; it
+// returns the outputs' shapes (our layout, batch 1) when the input size
+// is known.
+func memory(m *weights.Manifest, ts []weights.Tensor) ([][]int, error) {
 	shapes := make([]weights.Tensor, len(ts))
 	for i, t := range ts {
 		shapes[i] = weights.Tensor{Name: t.Name, Shape: t.Shape}
@@ -122,18 +114,26 @@ func memory(m *weights.Manifest, ts []weights.Tensor) error {
 	}
 	g, err := graph.New(nn.Shapes{}, m.Graph, shapes)
 	if err != nil {
-		return fmt.Errorf("onnx import: %s: %w", m.Model, err)
+		return nil, fmt.Errorf("onnx import: %s: %w", m.Model, err)
 	}
 	defer g.Free()
 	if m.Input.Shape == nil {
-		return nil
+		return nil, nil
 	}
 	n, err := g.ActivationElements(m.Input.Shape)
 	if err != nil {
-		return fmt.Errorf("onnx import: %s: input %v: %w", m.Model, m.Input.Shape, err)
+		return nil, fmt.Errorf("onnx import: %s: input %v: %w", m.Model, m.Input.Shape, err)
 	}
 	m.Memory.ActivationBytes = 4 * n
-	return nil
+	outs, err := g.OutputShapes(m.Input.Shape)
+	if err != nil {
+		return nil, fmt.Errorf("onnx import: %s: input %v: %w", m.Model, m.Input.Shape, err)
+	}
+	shapesOut := make([][]int, len(outs))
+	for i, s := range outs {
+		shapesOut[i] = s
+	}
+	return shapesOut, nil
 }
 
 // finish turns the live nodes into a graph.Spec and collects the weights

@@ -81,8 +81,11 @@ type Options struct {
 // the runtime's layouts, ready for weights.WriteModel. The input spec is
 // the graph input's size in NHWC, GRAY for one channel and RGB for three,
 // pixels unscaled (0..255): ONNX files do not record their preprocessing,
-// so callers set Scale, Offset, Mean and Std (see Presets). Output is
-// "probabilities" when the graph ends in Softmax, else "logits".
+// so callers set Scale, Offset, Mean and Std (see Presets). The
+// manifest's Inputs and Outputs name the graph's values in ONNX's terms
+// (shapes in ONNX order and the permutation to the runtime's), and each
+// output's kind is models.OutputKind's: probabilities when the graph ends
+// in Softmax, a map for outputs with spatial extents, else logits.
 func Import(model []byte, name string) (*weights.Manifest, []weights.Tensor, error) {
 	return ImportWith(model, Options{Name: name})
 }
@@ -121,13 +124,12 @@ func ImportModel(m *onnx.Model, o Options) (*weights.Manifest, []weights.Tensor,
 	if name == "" {
 		name = "onnx-model"
 	}
-	man := &weights.Manifest{Format: weights.Version, Model: name, Graph: raw, Input: e.inputSpec(), Output: "logits"}
-	if e.endsInSoftmax(spec) {
-		man.Output = "probabilities"
-	}
-	if err := memory(man, ts); err != nil {
+	man := &weights.Manifest{Format: weights.Version, Model: name, Graph: raw, Input: e.inputSpec()}
+	outShapes, err := memory(man, ts)
+	if err != nil {
 		return nil, nil, err
 	}
+	e.ports(man, spec, outShapes)
 	return man, ts, nil
 }
 
@@ -336,6 +338,24 @@ func (e *importer) setInput(vi *onnx.ValueInfo) error {
 	return nil
 }
 
+// sizeHint says how to fix the input's extents left unknown at import
+// ("" when every extent but the batch is known).
+func (e *importer) sizeHint() string {
+	if !slicesContainsUnknown(e.input.dims[1:]) {
+		return ""
+	}
+	return fmt.Sprintf("the input %q is %s with extents unknown at import: give its height and width with --input-size HxW (onnximport.Options Height and Width)", e.input.name, showDims(e.input.dims))
+}
+
+func slicesContainsUnknown(dims []int64) bool {
+	for _, d := range dims {
+		if d < 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func channels(d int64) bool { return d == 1 || d == 3 || d == 4 }
 
 // inputSpec describes the (first) input in NHWC at batch 1 (no shape
@@ -371,9 +391,14 @@ func (e *importer) inputSpec() weights.Input {
 	return in
 }
 
-// translate walks the nodes in order and translates each.
+// translate walks the nodes in a topological order (sortNodes) and
+// translates each.
 func (e *importer) translate() error {
-	for i, n := range e.g.Node {
+	nodes, err := sortNodes(e.g.Node)
+	if err != nil {
+		return err
+	}
+	for i, n := range nodes {
 		if n == nil {
 			continue
 		}
@@ -392,6 +417,9 @@ func (e *importer) translate() error {
 			return fmt.Errorf("onnx import: node %q (%s) has no output", where, n.OpType)
 		}
 		if err := h(e, n); err != nil {
+			if hint := e.sizeHint(); hint != "" && !strings.Contains(err.Error(), "--input-size") {
+				return fmt.Errorf("onnx import: node %q (%s): %w (%s)", where, n.OpType, err, hint)
+			}
 			return fmt.Errorf("onnx import: node %q (%s): %w", where, n.OpType, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 )
 
 // Argument kinds of pickle opcodes (pickletools' ArgumentDescriptors).
@@ -88,5 +89,5 @@ func scanPickle(b []byte) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("pickle without STOP")
+	return 0, fmt.Errorf("pickle without STOP: %w", io.ErrUnexpectedEOF)
 }

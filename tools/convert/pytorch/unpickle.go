@@ -170,7 +170,7 @@ func unpickle(b []byte, load func(id *types.Tuple) (any, error)) (v any, n int, 
 	}
 	v, err = u.Load()
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		err = fmt.Errorf("truncated pickle")
+		err = fmt.Errorf("truncated pickle: %w", io.ErrUnexpectedEOF)
 	}
 	return v, n, err
 }

@@ -90,8 +90,11 @@ func header(r io.ReaderAt, size int64) ([]info, map[string]string, int64, error)
 		return nil, nil, 0, err
 	}
 	n := binary.LittleEndian.Uint64(nb[:])
-	if n > MaxHeader || n > uint64(size-8) {
+	if n > MaxHeader {
 		return nil, nil, 0, fmt.Errorf("%w: header of %d bytes in a file of %d", ErrFormat, n, size)
+	}
+	if n > uint64(size-8) {
+		return nil, nil, 0, fmt.Errorf("%w: header of %d bytes in a file of %d: %w", ErrFormat, n, size, io.ErrUnexpectedEOF)
 	}
 	hb := make([]byte, n)
 	if _, err := r.ReadAt(hb, 8); err != nil {
@@ -114,10 +117,10 @@ func header(r io.ReaderAt, size int64) ([]info, map[string]string, int64, error)
 		}
 		t := info{name: k}
 		if err := json.Unmarshal(v, &t); err != nil {
-			return nil, nil, 0, fmt.Errorf("%w: tensor %q: %v", ErrFormat, k, err)
+			return nil, nil, 0, fmt.Errorf("%w: tensor %q: %w", ErrFormat, k, err)
 		}
 		if err := t.check(data); err != nil {
-			return nil, nil, 0, fmt.Errorf("%w: tensor %q: %v", ErrFormat, k, err)
+			return nil, nil, 0, fmt.Errorf("%w: tensor %q: %w", ErrFormat, k, err)
 		}
 		infos = append(infos, t)
 	}
@@ -165,8 +168,11 @@ func (t *info) check(data int64) error {
 		return fmt.Errorf("data_offsets %v, want [begin, end]", t.Offsets)
 	}
 	b, e := t.Offsets[0], t.Offsets[1]
-	if b < 0 || e < b || e > data {
+	if b < 0 || e < b {
 		return fmt.Errorf("data_offsets %v out of the %d bytes of data", t.Offsets, data)
+	}
+	if e > data {
+		return fmt.Errorf("data_offsets %v out of the %d bytes of data: %w", t.Offsets, data, io.ErrUnexpectedEOF)
 	}
 	if e-b != n*int64(es) {
 		return fmt.Errorf("%s %v needs %d bytes, data_offsets %v hold %d", t.DType, t.Shape, n*int64(es), t.Offsets, e-b)

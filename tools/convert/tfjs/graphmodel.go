@@ -90,13 +90,18 @@ func convertGraph(file string, mf *modelFile, ws map[string]*weightData, o Optio
 	if err != nil {
 		return nil, nil, fmt.Errorf("tfjs: %s: %w", file, err)
 	}
-	m := &weights.Manifest{Format: weights.Version, Model: "tfjs-graph-model", Graph: g, Input: c.input, Output: "logits"}
-	if c.endsInSoftmax() {
-		m.Output = "probabilities"
-	}
-	if err := memory(m, c.tensors); err != nil {
+	m := &weights.Manifest{Format: weights.Version, Model: "tfjs-graph-model", Graph: g, Input: c.input}
+	outShapes, err := memory(m, c.tensors)
+	if err != nil {
 		return nil, nil, err
 	}
+	inShapes := map[string][]int{}
+	for _, v := range c.vals {
+		if v != nil && v.c == nil && slices.Contains(c.spec.Inputs, v.name) {
+			inShapes[v.name] = v.shape
+		}
+	}
+	setPorts(m, &c.spec, inShapes, outShapes)
 	return m, c.tensors, nil
 }
 
@@ -247,12 +252,6 @@ func (c *graphConv) outputs(mf *modelFile, order []*tfNode) error {
 		return fmt.Errorf("tfjs: %s: the graph has no outputs", c.file)
 	}
 	return nil
-}
-
-// endsInSoftmax reports whether the first output is a softmax's.
-func (c *graphConv) endsInSoftmax() bool {
-	i, ok := c.producer[c.spec.Outputs[0]]
-	return ok && c.spec.Nodes[i].Op == "softmax"
 }
 
 // fresh returns an IR name built on base that no TF node, value or tensor uses.

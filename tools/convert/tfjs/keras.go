@@ -9,6 +9,7 @@ import (
 	"webcnn/core/graph"
 	"webcnn/core/nn"
 	"webcnn/core/weights"
+	"webcnn/models"
 )
 
 // kerasModel is a Keras model config: {"class_name": ..., "config": ...}.
@@ -48,7 +49,7 @@ func convert(mf *modelFile, ws map[string]*weightData) (*weights.Manifest, []wei
 	if km == nil {
 		km = &kerasModel{ClassName: top.ClassName, Config: top.Config}
 	}
-	c := &converter{ws: ws, names: map[string]string{}, rank: map[string]int{}, used: map[string]bool{}, nodeNames: map[string]bool{}}
+	c := &converter{ws: ws, names: map[string]string{}, rank: map[string]int{}, shapes: map[string][]int{}, used: map[string]bool{}, nodeNames: map[string]bool{}}
 	var name string
 	var err error
 	switch km.ClassName {
@@ -70,16 +71,41 @@ func convert(mf *modelFile, ws map[string]*weightData) (*weights.Manifest, []wei
 		name = "tfjs-model"
 	}
 	m := &weights.Manifest{Format: weights.Version, Model: name, Graph: g, Input: c.input}
-	if err := memory(m, c.tensors); err != nil {
+	outShapes, err := memory(m, c.tensors)
+	if err != nil {
 		return nil, nil, err
 	}
+	setPorts(m, &c.spec, c.shapes, outShapes)
 	return m, c.tensors, nil
+}
+
+// setPorts describes the graph's inputs and outputs in the manifest:
+// TF.js values are channels-last like the runtime's, so no axis moves; the
+// batch is -1. inShapes are the inputs' shapes (-1: unknown), outShapes
+// the outputs' at batch 1 (nil: the input size is unknown). Each output's
+// kind comes from models.OutputKind (nsfwjs's models end in a softmax:
+// probabilities).
+func setPorts(m *weights.Manifest, spec *graph.Spec, inShapes map[string][]int, outShapes [][]int) {
+	for _, in := range spec.Inputs {
+		s := inShapes[in]
+		m.Inputs = append(m.Inputs, weights.Port{Name: in, Shape: s, Layout: weights.LayoutName(len(s), false)})
+	}
+	for i, out := range spec.Outputs {
+		var s, batch1 []int
+		if outShapes != nil {
+			s = append([]int{-1}, outShapes[i][1:]...)
+			batch1 = append([]int{1}, s[1:]...)
+		}
+		m.Outputs = append(m.Outputs, weights.Port{Name: out, Kind: models.OutputKind(spec, i, batch1), Shape: s, Layout: weights.LayoutName(len(s), false)})
+	}
+	m.Output = m.Outputs[0].Kind
 }
 
 // memory validates the graph and fills the manifest's memory plan: the
 // parameters as float32 and, when the input size is known, the activations
-// of one forward pass (planned without running, on nn.Shapes).
-func memory(m *weights.Manifest, ts []weights.Tensor) error {
+// of one forward pass (planned without running, on nn.Shapes). It returns
+// the outputs' shapes at batch 1 when the input size is known.
+func memory(m *weights.Manifest, ts []weights.Tensor) ([][]int, error) {
 	shapes := make([]weights.Tensor, len(ts))
 	for i, t := range ts {
 		shapes[i] = weights.Tensor{Name: t.Name, Shape: t.Shape}
@@ -87,17 +113,26 @@ func memory(m *weights.Manifest, ts []weights.Tensor) error {
 	}
 	g, err := graph.New(nn.Shapes{}, m.Graph, shapes)
 	if err != nil {
-		return fmt.Errorf("tfjs: %s: %w", m.Model, err)
+		return nil, fmt.Errorf("tfjs: %s: %w", m.Model, err)
 	}
-	if m.Input.Shape == nil {
-		return nil
+	defer g.Free()
+	if m.Input.Shape == nil || len(g.Inputs()) != 1 {
+		return nil, nil
 	}
 	n, err := g.ActivationElements(m.Input.Shape)
 	if err != nil {
-		return fmt.Errorf("tfjs: %s: input %v: %w", m.Model, m.Input.Shape, err)
+		return nil, fmt.Errorf("tfjs: %s: input %v: %w", m.Model, m.Input.Shape, err)
 	}
 	m.Memory.ActivationBytes = 4 * n
-	return nil
+	outs, err := g.OutputShapes(m.Input.Shape)
+	if err != nil {
+		return nil, fmt.Errorf("tfjs: %s: input %v: %w", m.Model, m.Input.Shape, err)
+	}
+	shapesOut := make([][]int, len(outs))
+	for i, s := range outs {
+		shapesOut[i] = s
+	}
+	return shapesOut, nil
 }
 
 // converter accumulates the graph.
@@ -108,6 +143,7 @@ type converter struct {
 	used      map[string]bool   // tensor names emitted
 	names     map[string]string // Keras tensor "layer:node:tensor" -> graph value
 	rank      map[string]int    // graph value -> rank (0: unknown)
+	shapes    map[string][]int  // graph input -> batch_input_shape (-1: null)
 	nodeNames map[string]bool
 	input     weights.Input
 }
@@ -404,6 +440,13 @@ func (c *converter) inputLayer(l *layer) error {
 	c.spec.Inputs = append(c.spec.Inputs, l.name)
 	c.names[key(l.name, 0, 0)] = l.name
 	c.rank[l.name] = len(shape)
+	for _, d := range shape {
+		if d == nil || *d <= 0 {
+			c.shapes[l.name] = append(c.shapes[l.name], -1)
+		} else {
+			c.shapes[l.name] = append(c.shapes[l.name], *d)
+		}
+	}
 	if c.input.Shape == nil && len(shape) == 4 {
 		s := []int{1}
 		for _, d := range shape[1:] {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 
+	"webcnn/core/data"
 	"webcnn/core/weights"
 )
 
@@ -39,6 +40,7 @@ func ImportNSFWJS(pkg, model string) (*weights.Manifest, []weights.Tensor, error
 	}
 	m.Input.ChannelOrder = "RGB"
 	m.Input.Scale = 1.0 / 255
+	m.Input.Resize = data.AlignCorners.String()
 	return m, ts, nil
 }
 

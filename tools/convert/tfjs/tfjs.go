@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -209,7 +210,7 @@ func readWeights(fsys fs.FS, dir string, groups []weightGroup) (map[string]*weig
 		for _, s := range g.Weights {
 			v, n, err := decodeWeight(s, buf[off:])
 			if err != nil {
-				return nil, fmt.Errorf("tfjs: weight group %d: %w", gi, err)
+				return nil, fmt.Errorf("tfjs: weight group %d (shards %s): %w", gi, strings.Join(g.Paths, ", "), err)
 			}
 			off += n
 			if _, dup := out[s.Name]; dup {
@@ -276,7 +277,7 @@ func decodeWeight(s weightSpec, b []byte) ([]float32, int, error) {
 		return nil, 0, fmt.Errorf("weight %q: dtype %q (want float32 or int32)", s.Name, s.DType)
 	}
 	if n*size > len(b) {
-		return nil, 0, fmt.Errorf("weight %q %v needs %d bytes, the shards have %d left", s.Name, s.Shape, n*size, len(b))
+		return nil, 0, fmt.Errorf("weight %q %v needs %d bytes, the shards have %d left: %w", s.Name, s.Shape, n*size, len(b), io.ErrUnexpectedEOF)
 	}
 	v := make([]float32, n)
 	for i := range v {

@@ -264,7 +264,11 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	man, _ := s.reg.manifest(id)
-	top := models.Top(out, man.Output != "probabilities", man.Labels, k)
+	top, err := models.Classify(man, out, k)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, "%s: %v", id, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, Classification{Model: id, Top: top, Ms: msSince(start)})
 }
 
