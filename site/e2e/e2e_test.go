@@ -757,8 +757,8 @@ func (e *env) api() {
 		const inPageHits = lp.loadStats.cachedChunks;
 		await lp.dispose();
 		await l.dispose();
-		return {inPageTop: inPage[0].index, inPageProb: inPage[0].prob, inPageHits,stats: m.loadStats, params: s.params, classes: s.classes, backend: m.backend, outputs: y.length,
-			mcOutputs: mc.mean.length, mcVar: Math.max(...mc.variance), top: single[0].index, ensTop: ens[0].index,
+		return {inPageTop: inPage[0].index, inPageProb: inPage[0].prob, inPageHits,stats: m.loadStats, params: s.params, classes: s.classes, backend: m.backend, outputs: Object.values(y)[0].data.length, outShape: Object.values(y)[0].shape,
+			mcOutputs: Object.values(mc)[0].data.length, mcVar: Math.max(...Object.values(mc)[0].variance), top: single[0].index, ensTop: ens[0].index,
 			ensMean: ens[0].mean, ensVar: ens[0].variance, singleProb: single[0].prob, bad, budget, disposed};
 	})()`)
 	var r struct {
@@ -766,6 +766,7 @@ func (e *env) api() {
 		Params, Classes             float64
 		Backend                     string
 		Outputs, MCOutputs          int
+		OutShape                    []int
 		MCVar                       float64
 		Top, EnsTop                 int
 		EnsMean, EnsVar, SingleProb float64
@@ -790,7 +791,7 @@ func (e *env) api() {
 		t.Errorf("resumed load: loadStats %+v, want %d cached and 1 request", r.Stats, len(m.Chunks)-1)
 	}
 	spec, _ := models.Lookup("mobilenet_v3_small")
-	if r.Params != float64(spec.Params) || r.Classes != 1000 || r.Backend != "cpu" || r.Outputs != 1000 || r.MCOutputs != 1000 {
+	if r.Params != float64(spec.Params) || r.Classes != 1000 || r.Backend != "cpu" || r.Outputs != 1000 || r.MCOutputs != 1000 || fmt.Sprint(r.OutShape) != "[1 1000]" {
 		t.Errorf("summary/predict: %+v, want %d params, 1000 classes and outputs on cpu", r, spec.Params)
 	}
 	if r.MCVar <= 0 {

@@ -175,7 +175,14 @@ export class Model {
     const px = await toPixels(image);
     return longRun(this.#api, options, (o) => this.#api.classify(handles.get(this) ?? -1, px, o));
   }
-  /** Runs a raw NHWC input tensor; resolves to the raw outputs. */
+  /**
+   * Runs raw tensors: input is a Float32Array (the one input, NHWC, of
+   * inputShape) or {NAME: {data: Float32Array, shape}} with every graph
+   * input by name in the source framework's layout (NCHW for ONNX), at
+   * any size the model takes. Resolves to {NAME: {data, shape, layout,
+   * kind}}: every output in the source's layout (with mcDropout, data is
+   * the mean and variance beside it).
+   */
   async predict(input, options = {}) {
     return this.#api.predict(handles.get(this) ?? -1, input, options);
   }

@@ -1,6 +1,11 @@
 package main
 
-import "strings"
+import (
+	"strings"
+
+	"webcnn/core/weights"
+	"webcnn/models"
+)
 
 // info describes a loaded model for model.summary(): what it is, its size
 // and its input, and the backend that runs it.
@@ -51,6 +56,10 @@ func (m *model) info() map[string]any {
 		out["output"] = "features"
 	}
 	out["trainableBlocks"] = m.tailBlocks() // finetune's unfreeze: 1 to this
+	if m.net != nil {
+		ins, outs := models.Ports(man, m.net)
+		out["inputs"], out["outputs"] = jsPorts(ins), jsPorts(outs)
+	}
 	if m.plan != nil {
 		out["gpuPlan"] = m.plan
 	}
@@ -80,4 +89,22 @@ func outputKind(k string) string {
 		return "logits"
 	}
 	return k
+}
+
+// jsPorts lists a model's inputs or outputs for summary(): name, shape in
+// the source framework's layout (-1: any), layout and, for outputs, kind.
+func jsPorts(ps []weights.Port) []any {
+	out := make([]any, len(ps))
+	for i, p := range ps {
+		shape := make([]any, len(p.Shape))
+		for k, d := range p.Shape {
+			shape[k] = d
+		}
+		r := map[string]any{"name": p.Name, "shape": shape, "layout": p.Layout}
+		if p.Kind != "" {
+			r["kind"] = p.Kind
+		}
+		out[i] = r
+	}
+	return out
 }

@@ -222,7 +222,7 @@ func TestClassify(t *testing.T) {
 		}
 	}
 
-	if _, _, err := m.predict(make([]float32, 5), 0, 0); !errors.Is(err, ErrBadInput) {
+	if _, err := m.predictAll(make([]float32, 5), nil, 0, 0); !errors.Is(err, ErrBadInput) {
 		t.Errorf("predict of 5 values: %v, want ErrBadInput", err)
 	}
 	if _, err := m.classify(img, ClassifyOptions{MC: 5000}); !errors.Is(err, ErrBadInput) {
@@ -266,9 +266,9 @@ func TestMCDropout(t *testing.T) {
 	if fmt.Sprint(again) != fmt.Sprint(mean) {
 		t.Error("MC-dropout with the same seed gave another answer")
 	}
-	raw, rawVar, err := m.predict(x, 2, 7)
-	if err != nil || len(raw) != 1000 || len(rawVar) != 1000 {
-		t.Errorf("predict with MC-dropout: %d means, %d variances, %v", len(raw), len(rawVar), err)
+	raw, err := m.predictAll(x, nil, 2, 7)
+	if err != nil || len(raw) != 1 || len(raw[0].Data) != 1000 || len(raw[0].Var) != 1000 || fmt.Sprint(raw[0].Shape) != "[1 1000]" {
+		t.Errorf("predict with MC-dropout: %+v, %v; want one output [1 1000] with means and variances", raw, err)
 	}
 }
 

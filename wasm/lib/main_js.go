@@ -353,9 +353,13 @@ func (l *library) jsEnsemble(args []js.Value) js.Value {
 	})
 }
 
-// jsPredict is predict(handle, Float32Array, {mcDropout, seed}) ->
-// Promise<Float32Array> (the raw outputs), or with mcDropout
-// Promise<{mean, variance}> of the raw outputs.
+// jsPredict is predict(handle, input, {mcDropout, seed}) ->
+// Promise<{NAME: {data: Float32Array, shape, layout, kind}}>, every output
+// in the source framework's layout (with mcDropout, data is the mean and
+// variance a Float32Array beside it). input is a Float32Array, the model's
+// one input in the runtime's NHWC layout of summary().input.shape, or
+// {NAME: {data: Float32Array, shape: [...]}}, every graph input by name in
+// the source's layout (NCHW for ONNX) at any size the model takes.
 func (l *library) jsPredict(args []js.Value) js.Value {
 	h, x, o := arg(args, 0), arg(args, 1), arg(args, 2)
 	return promise(func() (any, error) {
@@ -363,23 +367,71 @@ func (l *library) jsPredict(args []js.Value) js.Value {
 		if err != nil {
 			return nil, err
 		}
-		in, err := float32sOf(x)
-		if err != nil {
+		var flat []float32
+		var named map[string]Tensor
+		if x.InstanceOf(js.Global().Get("Float32Array")) {
+			if flat, err = float32sOf(x); err != nil {
+				return nil, err
+			}
+		} else if named, err = namedInputs(x); err != nil {
 			return nil, err
 		}
 		co, err := classifyOptions(o)
 		if err != nil {
 			return nil, err
 		}
-		out, variance, err := m.predict(in, co.MC, co.Seed)
+		outs, err := m.predictAll(flat, named, co.MC, co.Seed)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.id, err)
 		}
-		if variance == nil {
-			return float32Array(out), nil
+		res := map[string]any{}
+		for _, t := range outs {
+			shape := make([]any, len(t.Shape))
+			for i, d := range t.Shape {
+				shape[i] = d
+			}
+			r := map[string]any{"data": float32Array(t.Data), "shape": shape, "layout": t.Layout, "kind": t.Kind}
+			if t.Var != nil {
+				r["variance"] = float32Array(t.Var)
+			}
+			res[t.Name] = r
 		}
-		return map[string]any{"mean": float32Array(out), "variance": float32Array(variance)}, nil
+		return res, nil
 	})
+}
+
+// namedInputs reads {NAME: {data: Float32Array, shape: [...]}}.
+func namedInputs(v js.Value) (map[string]Tensor, error) {
+	if v.Type() != js.TypeObject {
+		return nil, fmt.Errorf("%w: predict takes a Float32Array or {NAME: {data: Float32Array, shape: [...]}}", ErrBadInput)
+	}
+	keys := js.Global().Get("Object").Call("keys", v)
+	out := map[string]Tensor{}
+	for i := 0; i < keys.Length(); i++ {
+		name := keys.Index(i).String()
+		e := v.Get(name)
+		if e.Type() != js.TypeObject {
+			return nil, fmt.Errorf("%w: input %q: want {data: Float32Array, shape: [...]}", ErrBadInput, name)
+		}
+		data, err := float32sOf(e.Get("data"))
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", name, err)
+		}
+		sh := e.Get("shape")
+		if sh.Type() != js.TypeObject || !js.Global().Get("Array").Call("isArray", sh).Bool() {
+			return nil, fmt.Errorf("%w: input %q: shape must be an array of extents", ErrBadInput, name)
+		}
+		shape := make([]int, sh.Length())
+		for k := range shape {
+			d := sh.Index(k)
+			if d.Type() != js.TypeNumber || d.Float() != float64(int(d.Float())) || d.Float() < 1 || d.Float() > 1<<30 {
+				return nil, fmt.Errorf("%w: input %q: shape %v: extents are positive integers", ErrBadInput, name, sh)
+			}
+			shape[k] = d.Int()
+		}
+		out[name] = Tensor{Name: name, Data: data, Shape: shape}
+	}
+	return out, nil
 }
 
 // jsDispose is dispose(handle) -> Promise<void>: frees the model's memory.

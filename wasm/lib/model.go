@@ -411,17 +411,3 @@ func Decode(b []byte) (*data.Image, error) {
 	}
 	return img, nil
 }
-
-// predict runs a raw input tensor (NHWC, the manifest's input shape) and
-// returns the network's raw outputs; with passes > 0, the MC-dropout mean
-// and variance of the raw outputs.
-func (m *model) predict(x []float32, passes int, seed uint64) (out, variance []float32, err error) {
-	if want := core.Shape(m.man.Input.Shape).Size(); len(x) != want {
-		return nil, nil, fmt.Errorf("%w: %s takes %d values (NHWC %v), got %d", ErrBadInput, m.id, want, m.man.Input.Shape, len(x))
-	}
-	if passes == 0 {
-		out, err = m.run(x)
-		return out, nil, err
-	}
-	return m.mc(x, ClassifyOptions{MC: passes, Seed: seed}, false)
-}
