@@ -22,7 +22,7 @@ func TestClassifyNSFWJS(t *testing.T) {
 	if err := r.WriteNSFWJS(filepath.Join(assets, "models", "nsfwjs")); err != nil {
 		t.Fatal(err)
 	}
-	s := newServer(api.Config{Assets: os.DirFS(assets)})
+	s := newServer(api.Config{Assets: os.DirFS(assets), Budget: 256 << 20}) // nsfwjs needs 58 MB while loading
 	imgs := tfjsref.Images()
 	want, err := r.ClassifyNSFWJS("MobileNetV2", imgs)
 	if err != nil {
