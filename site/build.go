@@ -43,11 +43,12 @@ type BuildOptions struct {
 // WebP) and more. It is built with Go 1.27's GOEXPERIMENT=nojsonv2:
 // encoding/json on top of encoding/json/v2 is 1 MB more of cnn.wasm (7.4
 // instead of 6.4 MB, 216 kB more after brotli) for the same manifests.
-// Inlining is off (-l) where speed does not matter: the whole UI, and in
-// cnn.wasm the library's glue, manifests and JSON, fmt, reflect, time and
-// strconv, but not the kernels, the layers or the graph IR: inlined
-// copies compress badly, and this takes 33 kB (app.wasm) and 55 kB
-// (cnn.wasm) off the first visit after brotli. The library ships twice:
+// Inlining is off (-l) where speed does not matter: in cnn.wasm the
+// library's glue, manifests and JSON, fmt, reflect, time and strconv, but
+// not the kernels, the layers or the graph IR: inlined copies compress
+// badly, and this takes 55 kB off the first visit after brotli. (The same
+// for the whole UI took 33 kB more off app.wasm, but the UI got slower:
+// left out.) The library ships twice:
 // cnn.wasm with wasm SIMD (GOEXPERIMENT=simd: core/cpu's vector kernels)
 // and cnn-scalar.wasm without, which cnn.mjs loads where
 // WebAssembly.validate rejects a SIMD instruction. Both come from the
@@ -59,7 +60,7 @@ var Wasm = []struct {
 }{
 	{"cnn.wasm", "./wasm/lib", "nodecoders", "simd,nojsonv2", cnnGCFlags},
 	{"cnn-scalar.wasm", "./wasm/lib", "nodecoders", "nojsonv2", cnnGCFlags},
-	{"app.wasm", "./site/app", "", "", []string{"all=-l"}},
+	{"app.wasm", "./site/app", "", "", nil},
 }
 
 // cnnGCFlags are the -gcflags of both builds of the library (see Wasm).
