@@ -276,19 +276,6 @@ func (p *Port) validate(output bool) error {
 	return nil
 }
 
-// OurShape returns the port's shape in the runtime's axis order.
-func (p *Port) OurShape() []int {
-	out := make([]int, len(p.Shape))
-	for i, d := range p.Shape {
-		a := i
-		if p.Perm != nil {
-			a = p.Perm[i]
-		}
-		out[a] = d
-	}
-	return out
-}
-
 // LayoutName names the axes of an image-like tensor of the given rank
 // (2 to 5): channels first "NC", "NCW", "NCHW", "NCDHW", or channels
 // last "NC", "NWC", "NHWC", "NDHWC"; "" for other ranks.
