@@ -330,6 +330,10 @@ func (a *app) disposeHead() {
 // the prediction card: with MC passes M > 0, the mean and deviation per
 // class over M masks of the head's dropout (of every head, with several),
 // as bars with whiskers; with several heads and M = 0, over the heads.
+// headSeq numbers the head's classifications: an answer that arrives
+// after a newer classification started is dropped, not shown over it.
+var headSeq int
+
 func (a *app) headClassify() {
 	if !tr.head.Truthy() {
 		return
@@ -343,6 +347,8 @@ func (a *app) headClassify() {
 		return
 	}
 	head, heads := tr.head, tr.heads
+	headSeq++
+	seq := headSeq
 	ol := a.el("ft-top")
 	ol.SetTextContent("")
 	ol.SetAttribute("data-top", "")
@@ -368,8 +374,8 @@ func (a *app) headClassify() {
 		r, err = await(head.Call("classify", a.source, opts))
 	}
 	end()
-	if !head.Equal(tr.head) {
-		return
+	if !head.Equal(tr.head) || seq != headSeq {
+		return // another image or head came meanwhile: its answer is the one to show
 	}
 	sp := a.el("ft-spread")
 	if err != nil && err.Code == "aborted" {
