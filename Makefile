@@ -129,12 +129,14 @@ fuzz:
 # detector and recognizer and a small quantized ONNX model against
 # onnxruntime-node's outputs (computed natively by -prepare ppocr); a
 # synthetic TF.js graph model with every op the importer translates against
-# TF.js's outputs (-prepare tfjs); installs Chromium and wasmbrowsertest on
-# first use. The webgpu package's browser run takes 5-10 minutes on a loaded
-# 2-core machine (SwiftShader compiles every pipeline on the CPU), past go
-# test's default 10-minute limit there: it gets 20.
-test-browser: deps
-	$(GO) run ./webgpu/bench -prepare nsfwjs,ppocr,tfjs
+# TF.js's outputs (-prepare tfjs); every test of ONNX's backend suite that
+# passes natively, on WebGPU against the suite's stored outputs (-prepare
+# onnxsuite, about 30 s on SwiftShader); installs Chromium and
+# wasmbrowsertest on first use. The webgpu package's browser run takes 5-10
+# minutes on a loaded 2-core machine (SwiftShader compiles every pipeline on
+# the CPU), past go test's default 10-minute limit there: it gets 20.
+test-browser: deps onnx-testdata
+	$(GO) run ./webgpu/bench -prepare nsfwjs,ppocr,tfjs,onnxsuite
 	WEBGPU_MODELS=$(CURDIR)/$(BUILD)/webgpu-models webgpu/testdata/browser-test.sh -count=1 -timeout 20m
 
 # webcnn (WebGPU, CPU in wasm) against TF.js 4.22 (webgpu, wasm with and without

@@ -19,6 +19,7 @@
 //	go run ./webgpu/bench -prepare nsfwjs       (only write the model manifests)
 //	go run ./webgpu/bench -prepare ppocr        (PP-OCRv4 and onnxruntime references)
 //	go run ./webgpu/bench -prepare tfjs         (a synthetic TF.js graph model and TF.js's outputs)
+//	go run ./webgpu/bench -prepare onnxsuite    (ONNX's backend suite tests that pass natively)
 //
 // The page (static/, embedded) and the Go side of it (page/, built for
 // js/wasm here) are served on loopback; results come back to this
@@ -79,7 +80,7 @@ func run(args []string) error {
 	}
 	c := config{root: root}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	prepare := fs.String("prepare", "", "only write the model manifests and exit: nsfwjs, resnet18, ppocr, tfjs or all (comma-separated)")
+	prepare := fs.String("prepare", "", "only write the model manifests and exit: nsfwjs, resnet18, ppocr, tfjs, onnxsuite or all (comma-separated)")
 	fs.StringVar(&c.modelDir, "models", filepath.Join(root, "build", "webgpu-models"), "directory of the model manifests")
 	fs.StringVar(&c.outDir, "out", filepath.Join(root, "build", "bench-browser"), "directory for the wasm binary and the results")
 	fs.StringVar(&c.chromium, "chromium", "/usr/lib/chromium/chromium-headless-shell", "the Chromium binary")
@@ -108,10 +109,12 @@ func run(args []string) error {
 				errs = append(errs, preparePPOCR(root, c.modelDir))
 			case "tfjs":
 				errs = append(errs, prepareTFJSSynth(root, c.modelDir))
+			case "onnxsuite":
+				errs = append(errs, prepareONNXSuite(root, c.modelDir))
 			case "all":
-				errs = append(errs, prepareNSFWJS(root, c.modelDir), prepareResNet(c.modelDir), preparePPOCR(root, c.modelDir), prepareTFJSSynth(root, c.modelDir))
+				errs = append(errs, prepareNSFWJS(root, c.modelDir), prepareResNet(c.modelDir), preparePPOCR(root, c.modelDir), prepareTFJSSynth(root, c.modelDir), prepareONNXSuite(root, c.modelDir))
 			default:
-				return fmt.Errorf("-prepare %q: want nsfwjs, resnet18, ppocr, tfjs or all (comma-separated)", p)
+				return fmt.Errorf("-prepare %q: want nsfwjs, resnet18, ppocr, tfjs, onnxsuite or all (comma-separated)", p)
 			}
 		}
 		return errors.Join(errs...)

@@ -19,7 +19,7 @@ func runOne(t *testing.T, node *onnx.Node, xd []int64, x []float32) []float32 {
 		Name: "g", Node: []*onnx.Node{node},
 		Input: []*onnx.ValueInfo{onnx.TensorInfo("x", xd...)}, Output: []*onnx.ValueInfo{{Name: "y"}},
 	}}
-	man, ts, err := ImportModel(m, suiteOptions)
+	man, ts, err := ImportModel(m, SuiteOptions)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func FuzzImport(f *testing.F) {
 			return
 		}
 		_, _, _ = Import(b, "fuzz")
-		_, _, _ = ImportWith(b, suiteOptions)
+		_, _, _ = ImportWith(b, SuiteOptions)
 	})
 }
 
@@ -91,7 +91,7 @@ func TestMutations(t *testing.T) {
 	// cut short and edited at random.
 	for _, s := range suiteSeeds(200) {
 		for i := 0; i < len(s); i += 1 + len(s)/16 {
-			_, _, _ = ImportWith(s[:i], suiteOptions)
+			_, _, _ = ImportWith(s[:i], SuiteOptions)
 			n++
 		}
 		for range 20 {
@@ -100,7 +100,7 @@ func TestMutations(t *testing.T) {
 				c[rng.IntN(len(c))] = byte(rng.UintN(256))
 			}
 			_, _, _ = Import(c, "edit")
-			_, _, _ = ImportWith(c, suiteOptions)
+			_, _, _ = ImportWith(c, SuiteOptions)
 			n += 2
 		}
 	}

@@ -2,7 +2,6 @@ package onnximport
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -16,7 +15,6 @@ import (
 	"webcnn/core"
 	"webcnn/core/graph"
 	"webcnn/core/nn"
-	"webcnn/core/weights"
 	"webcnn/tools/convert/onnx"
 )
 
@@ -43,10 +41,6 @@ const (
 	passList  = "testdata/onnx-suite-pass.txt"
 	strictTol = 1e-5
 )
-
-// suiteOptions import the suite's models: tensors in ONNX's layout, every
-// extent as declared.
-var suiteOptions = Options{ONNXLayout: true, StaticShapes: true}
 
 var suiteGroups = []string{"node", "simple", "pytorch-operator", "pytorch-converted"}
 
@@ -253,112 +247,13 @@ func runSuiteCase(c suiteCase, model []byte) (res suiteResult) {
 	return all
 }
 
-// readTensors reads prefix_0.pb, prefix_1.pb... of a data set.
-func readTensors(set, prefix string) ([]*onnx.Tensor, error) {
-	var out []*onnx.Tensor
-	for k := 0; ; k++ {
-		b, err := os.ReadFile(filepath.Join(set, fmt.Sprintf("%s_%d.pb", prefix, k)))
-		if errors.Is(err, os.ErrNotExist) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var tp onnx.Tensor
-		if err := tp.Unmarshal(b); err != nil {
-			return nil, fmt.Errorf("%s_%d.pb: %w", prefix, k, err)
-		}
-		out = append(out, &tp)
-	}
-}
-
 func runDataSet(model []byte, set string) suiteResult {
 	fail := func(format string, a ...any) suiteResult { return suiteResult{why: fmt.Sprintf(format, a...)} }
-	ins, err := readTensors(set, "input")
+	d, err := ImportSuiteDataSet(model, set)
 	if err != nil {
 		return fail("%v", err)
 	}
-	outs, err := readTensors(set, "output")
-	if err != nil {
-		return fail("%v", err)
-	}
-	var m onnx.Model
-	if err := m.Unmarshal(model); err != nil {
-		return fail("%v", err)
-	}
-	// The graph inputs that are not initializers take input_K in order.
-	inits := map[string]bool{}
-	for _, t := range m.Graph.Initializer {
-		inits[t.Name] = true
-	}
-	var free []*onnx.ValueInfo
-	for _, vi := range m.Graph.Input {
-		if !inits[vi.Name] {
-			free = append(free, vi)
-		}
-	}
-	if len(free) != len(ins) {
-		return fail("%d graph inputs, %d stored inputs", len(free), len(ins))
-	}
-	// Integer inputs become initializers; float ones are fed.
-	feed := map[string]*constant{}
-	for k, vi := range free {
-		c, err := decodeTensor(ins[k])
-		if err != nil {
-			return fail("input %q: %v", vi.Name, err)
-		}
-		if c.isInt {
-			t := *ins[k]
-			t.Name = vi.Name
-			m.Graph.Initializer = append(m.Graph.Initializer, &t)
-			continue
-		}
-		if t := ins[k].DataType; t != onnx.Float && t != onnx.Double && t != onnx.Float16 {
-			return fail("input %q has element type %d (the runtime computes in float32)", vi.Name, ins[k].DataType)
-		}
-		feed[vi.Name] = c
-	}
-	// A float graph input that an op needs as a constant (weights,
-	// scales, bounds), or a scalar, is an op parameter given as an
-	// input: it is bound at import like the integer ones.
-	bound := map[string]bool{}
-	bind := func(name string) bool {
-		if _, ok := feed[name]; !ok || bound[name] {
-			return false
-		}
-		for k, vi := range free {
-			if vi.Name == name {
-				t := *ins[k]
-				t.Name = name
-				m.Graph.Initializer = append(m.Graph.Initializer, &t)
-			}
-		}
-		bound[name] = true
-		delete(feed, name)
-		return true
-	}
-	for name, c := range feed {
-		if len(c.dims) == 0 {
-			bind(name)
-		}
-	}
-	var man *weights.Manifest
-	var ts []weights.Tensor
-	for {
-		man, ts, err = ImportModel(&m, suiteOptions)
-		var nc *NeedsConstantError
-		if errors.As(err, &nc) && bind(nc.Input) {
-			continue
-		}
-		break
-	}
-	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "onnx import: ")
-		if i := strings.Index(msg, " (supported: "); i >= 0 {
-			msg = msg[:i]
-		}
-		return fail("%s", msg)
-	}
+	man, ts, feed, outs := d.Manifest, d.Tensors, d.Feeds, d.Outputs
 	g, err := graph.New(backend, man.Graph, ts)
 	if err != nil {
 		return fail("build: %v", err)
@@ -375,7 +270,7 @@ func runDataSet(model []byte, set string) suiteResult {
 		if !ok {
 			return fail("graph input %q has no stored value", name)
 		}
-		x, err := core.FromData(backend, shapeOf(c.dims), c.f)
+		x, err := core.FromData(backend, shapeOf(c.Dims), c.Data)
 		if err != nil {
 			return fail("input %q: %v", name, err)
 		}
@@ -399,25 +294,22 @@ func runDataSet(model []byte, set string) suiteResult {
 	}
 	loose := false
 	for k, y := range got {
-		want, err := decodeTensor(outs[k])
-		if err != nil {
-			return fail("output %d: %v", k, err)
-		}
-		ws := shapeOf(want.dims)
-		if !y.Shape().Equal(ws) && !(len(want.dims) == 0 && y.Shape().Size() == 1) {
+		want := outs[k]
+		ws := shapeOf(want.Dims)
+		if !y.Shape().Equal(ws) && !(len(want.Dims) == 0 && y.Shape().Size() == 1) {
 			return fail("output %d: shape %v, want %v", k, y.Shape(), ws)
 		}
 		v, err := y.Data()
 		if err != nil {
 			return fail("output %d: %v", k, err)
 		}
-		strict, suite, worst := compare(v, want.floats())
+		strict, suite, worst := compare(v, want.Data)
 		if !suite {
 			return fail("output %d: differs by up to %.3g (relative to the stored value)", k, worst)
 		}
 		loose = loose || !strict
 	}
-	return suiteResult{pass: true, loose: loose, bound: len(bound) > 0}
+	return suiteResult{pass: true, loose: loose, bound: d.Bound}
 }
 
 // shapeOf converts ONNX dims; a scalar is [1].
