@@ -80,12 +80,14 @@ const (
 	HardSwish                  // x * relu6(x + 3) / 6
 	Clip                       // min(max(x, Alpha), Beta)
 	Round                      // the nearest integer, halves to even (IEEE roundeven, ONNX QuantizeLinear's)
+	Floor                      // the largest integer <= x
+	Ceil                       // the smallest integer >= x
 	numUnary
 )
 
 var unaryNames = [...]string{"identity", "affine", "neg", "abs", "square", "sqrt", "rsqrt", "recip",
 	"exp", "log", "pow", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "relu6", "gelu", "gelu_tanh",
-	"silu", "hard_sigmoid", "hard_swish", "clip", "round"}
+	"silu", "hard_sigmoid", "hard_swish", "clip", "round", "floor", "ceil"}
 
 func (op UnaryOp) String() string {
 	if op >= 0 && op < numUnary {

@@ -139,7 +139,7 @@ func (c *calc) derivFromInput(f core.Unary, x *core.Tensor) *core.Tensor {
 		return c.into(t, c.apply(x, core.Unary{Op: core.HardSigmoid}), core.Add)
 	case core.Clip: // [lo < x < hi]
 		return c.between(x, f.Alpha, f.Beta)
-	case core.Round: // a step function: 0 wherever it has a derivative
+	case core.Round, core.Floor, core.Ceil: // step functions: 0 wherever they have a derivative
 		return c.zeros(x.Backend(), x.Shape())
 	}
 	c.fail(fmt.Errorf("unknown unary op %d", f.Op))

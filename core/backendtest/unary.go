@@ -68,6 +68,10 @@ func unary64(f core.Unary, x float64) float64 {
 		return math.Min(math.Max(x, a), c)
 	case core.Round:
 		return math.RoundToEven(x)
+	case core.Floor:
+		return math.Floor(x)
+	case core.Ceil:
+		return math.Ceil(x)
 	}
 	panic("backendtest: no reference for unary op " + f.Op.String())
 }
@@ -114,6 +118,8 @@ var unaryCases = []unaryCase{
 	{f: core.Unary{Op: core.Clip, Alpha: -1, Beta: 2.5}},
 	{f: core.Unary{Op: core.Clip, Alpha: 0, Beta: 6}},
 	{f: core.Unary{Op: core.Round}},
+	{f: core.Unary{Op: core.Floor}},
+	{f: core.Unary{Op: core.Ceil}},
 }
 
 // allUnaryOps lists every op the core package names (String stops

@@ -90,6 +90,10 @@ func unaryFunc(f core.Unary) func(float64) float64 {
 		return func(x float64) float64 { return math.Min(math.Max(x, a), c) }
 	case core.Round:
 		return math.RoundToEven
+	case core.Floor:
+		return math.Floor
+	case core.Ceil:
+		return math.Ceil
 	}
 	panic("cpu: unary op " + f.Op.String() + " not implemented")
 }

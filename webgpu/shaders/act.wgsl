@@ -166,6 +166,8 @@ fn act(op: i32, x: f32, a: f32, b: f32) -> f32 {
 		case 21: { return x * wrelu6(x + 3.0) / 6.0; } // hard_swish
 		case 22: { return min(max(x, a), b); }         // clip
 		case 23: { return round(x); }                  // round (WGSL's rounds halves to even)
+		case 24: { return floor(x); }                  // floor
+		case 25: { return ceil(x); }                   // ceil
 		default: { return x; }
 	}
 }

@@ -52,8 +52,8 @@ func unary(e *importer, n *onnx.Node) error {
 		return e.acts(n, x, act("tanh"))
 	case "HardSwish":
 		return e.acts(n, x, act("hard_swish"))
-	case "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal":
-		name := map[string]string{"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Neg": "neg", "Abs": "abs", "Reciprocal": "recip"}
+	case "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Floor", "Ceil":
+		name := map[string]string{"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Neg": "neg", "Abs": "abs", "Reciprocal": "recip", "Floor": "floor", "Ceil": "ceil"}
 		return e.acts(n, x, act(name[n.OpType]))
 	case "LeakyRelu", "Elu":
 		def, op := float32(0.01), "leaky_relu"

@@ -348,13 +348,13 @@ func foldUnary(op string, x *constant, symbolic bool) (*constant, bool) {
 	f := map[string]func(float64) float64{
 		"Neg": func(v float64) float64 { return -v }, "Abs": math.Abs, "Sqrt": math.Sqrt,
 		"Exp": math.Exp, "Log": math.Log, "Reciprocal": func(v float64) float64 { return 1 / v },
-		"Relu": func(v float64) float64 { return math.Max(v, 0) },
+		"Relu": func(v float64) float64 { return math.Max(v, 0) }, "Floor": math.Floor, "Ceil": math.Ceil,
 	}[op]
 	if f == nil {
 		return nil, false
 	}
 	c := &constant{dims: x.dims}
-	if x.isInt && (op == "Neg" || op == "Abs" || op == "Relu") {
+	if x.isInt && (op == "Neg" || op == "Abs" || op == "Relu" || op == "Floor" || op == "Ceil") {
 		c.isInt = true
 		for _, v := range x.i {
 			if symbolic && v < 0 && v >= dimBatch { // a symbolic extent

@@ -30,6 +30,8 @@ func init() {
 		"Neg":                   unary,
 		"Abs":                   unary,
 		"Reciprocal":            unary,
+		"Floor":                 unary,
+		"Ceil":                  unary,
 		"Clip":                  clip,
 		"Add":                   binaryNode,
 		"Sub":                   binaryNode,
