@@ -138,10 +138,11 @@ const (
 	Mean
 	ReduceMax
 	ReduceMin
+	ReduceProd // product (no gradient)
 	numReduce
 )
 
-var reduceNames = [...]string{"sum", "mean", "max", "min"}
+var reduceNames = [...]string{"sum", "mean", "max", "min", "prod"}
 
 func (op ReduceOp) String() string {
 	if op >= 0 && op < numReduce {

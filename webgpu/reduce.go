@@ -6,7 +6,7 @@ import (
 	"webcnn/core"
 )
 
-var reduceFlags = [...]string{core.Sum: "OP_SUM", core.Mean: "OP_MEAN", core.ReduceMax: "OP_MAX", core.ReduceMin: "OP_MIN"}
+var reduceFlags = [...]string{core.Sum: "OP_SUM", core.Mean: "OP_MEAN", core.ReduceMax: "OP_MAX", core.ReduceMin: "OP_MIN", core.ReduceProd: "OP_PROD"}
 
 // reduceGroupMin is the fold length from which a workgroup shares one
 // output (a tree over wgSize partial results); shorter folds run one

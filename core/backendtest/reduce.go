@@ -8,7 +8,7 @@ import (
 )
 
 // refReduce folds x over axes in float64 (keep-dims): sum, mean = sum /
-// count, max, min. No axes means every axis.
+// count, max, min, product. No axes means every axis.
 func refReduce(x []float64, xs core.Shape, op core.ReduceOp, axes ...int) ([]float64, core.Shape) {
 	os := xs.Clone()
 	if len(axes) == 0 {
@@ -30,6 +30,8 @@ func refReduce(x []float64, xs core.Shape, op core.ReduceOp, axes ...int) ([]flo
 			y[i] = math.Inf(-1)
 		case core.ReduceMin:
 			y[i] = math.Inf(1)
+		case core.ReduceProd:
+			y[i] = 1
 		}
 	}
 	oi := make([]int, len(xs))
@@ -49,6 +51,8 @@ func refReduce(x []float64, xs core.Shape, op core.ReduceOp, axes ...int) ([]flo
 			y[j] = math.Max(y[j], v)
 		case core.ReduceMin:
 			y[j] = math.Min(y[j], v)
+		case core.ReduceProd:
+			y[j] *= v
 		}
 	}
 	if op == core.Mean {
@@ -90,6 +94,34 @@ func testReduce(t *testing.T, b core.Backend) {
 			})
 		}
 	}
+	t.Run("prod", func(t *testing.T) {
+		// Products of ±2^k (k in -1..1) and zeros: exact in float32
+		// over any order while |exponent| stays below 126.
+		g := core.NewRNG(20)
+		pv := make([]float32, xs.Size())
+		for i := range pv {
+			pv[i] = []float32{-2, -1, -0.5, 0.5, 1, 2}[g.IntN(6)]
+		}
+		pv[7] = 0
+		px := tensor(t, b, xs, pv)
+		for _, axes := range [][]int{{0}, {1}, {3}, {0, 2}, {1, 3}, {0, 1, 2, 3}} {
+			want, os := refReduce(f64(pv), xs, core.ReduceProd, axes...)
+			what := desc("reduce prod %v over %v", xs, axes)
+			y := must(t, what)(core.Reduce(px, core.ReduceProd, axes...))
+			expectTensor(t, what, y, os, want, exact)
+		}
+		for _, n := range []int{1, 5, 64, 127, 128, 129, 257} {
+			s := shapeOf(2, n)
+			v := make([]float32, s.Size())
+			for i := range v {
+				v[i] = []float32{-2, -1, -0.5, 0.5, 1, 2}[g.IntN(6)]
+			}
+			want, os := refReduce(f64(v), s, core.ReduceProd, 1)
+			what := desc("reduce prod %v over 1", s)
+			y := must(t, what)(core.Reduce(tensor(t, b, s, v), core.ReduceProd, 1))
+			expectTensor(t, what, y, os, want, exact)
+		}
+	})
 	t.Run("edges", func(t *testing.T) {
 		// Lengths around vector and workgroup edges on the reduced axis.
 		g := core.NewRNG(19)

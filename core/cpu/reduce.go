@@ -8,7 +8,7 @@ import (
 
 // Reduce folds x into dst over every axis where dst has extent 1 and x
 // does not. Sums accumulate in float64, so the result is the exact sum
-// rounded once.
+// rounded once; products in float64 too.
 func (b *Backend) Reduce(dst, x *core.Tensor, op core.ReduceOp) error {
 	d, s := data(dst), data(x)
 	xs := x.Shape()
@@ -21,6 +21,10 @@ func (b *Backend) Reduce(dst, x *core.Tensor, op core.ReduceOp) error {
 	case core.ReduceMin:
 		for i := range acc {
 			acc[i] = math.Inf(1)
+		}
+	case core.ReduceProd:
+		for i := range acc {
+			acc[i] = 1
 		}
 	}
 	dstStrides := broadcastStrides(dst, xs)
@@ -37,6 +41,8 @@ func (b *Backend) Reduce(dst, x *core.Tensor, op core.ReduceOp) error {
 			acc[o] = math.Max(acc[o], float64(v))
 		case core.ReduceMin:
 			acc[o] = math.Min(acc[o], float64(v))
+		case core.ReduceProd:
+			acc[o] *= float64(v)
 		}
 		next(idx, xs)
 	}

@@ -29,7 +29,7 @@
 //	softmax.go      softmax log_softmax  x                                     AxisAttrs (default -1)
 //	norm.go         batch_norm       x, gamma, beta, mean, var                 NormAttrs (eps, default 1e-5)
 //	                layer_norm       x, gamma, beta (trailing axes)            NormAttrs
-//	reduce.go       mean sum reduce_max reduce_min  x                          ReduceAttrs
+//	reduce.go       mean sum reduce_max reduce_min reduce_prod  x              ReduceAttrs
 //	pad.go          pad              x                                         PadAttrs (constant)
 //	reshape.go      reshape          x (a view)                                ReshapeAttrs (0 copies, -1 infers)
 //	                flatten          x (a view)                                FlattenAttrs (default axis 1)

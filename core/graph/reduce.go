@@ -12,6 +12,7 @@ func init() {
 	register("sum", decodeAttrs(reduceDef(core.Sum)))
 	register("reduce_max", decodeAttrs(reduceDef(core.ReduceMax)))
 	register("reduce_min", decodeAttrs(reduceDef(core.ReduceMin)))
+	register("reduce_prod", decodeAttrs(reduceDef(core.ReduceProd)))
 }
 
 // ReduceAttrs fold Axes (all when empty); Keep (default true) keeps them

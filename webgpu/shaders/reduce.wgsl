@@ -3,7 +3,8 @@
 // the j-th element of its fold decodes over the reduced axes. GROUP: one
 // workgroup per output, each invocation folding a strided share, then a
 // tree in workgroup memory; otherwise one invocation per output. Sums are
-// compensated (Kahan), so a long float32 sum stays within a few ulps.
+// compensated (Kahan), so a long float32 sum stays within a few ulps;
+// products are plain float32 products.
 
 struct Params {
 	kept: array<vec4<i32>, 2>,
@@ -57,9 +58,14 @@ fn start() -> Acc {
 //#if OP_MIN
 	return Acc(inf, 0.0);
 //#endif
+//#if OP_PROD
+	return Acc(1.0, 0.0);
+//#endif
 //#if !OP_MAX
 //#if !OP_MIN
+//#if !OP_PROD
 	return Acc(0.0, 0.0);
+//#endif
 //#endif
 //#endif
 }
@@ -71,11 +77,16 @@ fn add(a: Acc, v: f32) -> Acc {
 //#if OP_MIN
 	return Acc(min(a.s, v), 0.0);
 //#endif
+//#if OP_PROD
+	return Acc(a.s * v, 0.0);
+//#endif
 //#if !OP_MAX
 //#if !OP_MIN
+//#if !OP_PROD
 	let z = v - a.c;
 	let t = a.s + z;
 	return Acc(t, (t - a.s) - z);
+//#endif
 //#endif
 //#endif
 }

@@ -78,6 +78,7 @@ func init() {
 		"ReduceSum":             reduce,
 		"ReduceMax":             reduce,
 		"ReduceMin":             reduce,
+		"ReduceProd":            reduce,
 		"ReduceL1":              reduce,
 		"ReduceL2":              reduce,
 		"ReduceSumSquare":       reduce,

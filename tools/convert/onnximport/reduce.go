@@ -93,7 +93,7 @@ var reduceVariants = map[string]struct{ pre, post string }{
 	"ReduceLogSumExp": {pre: "exp", post: "log"},
 }
 
-// reduce translates ReduceMean, ReduceSum, ReduceMax, ReduceMin and the
+// reduce translates ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd and the
 // variants above.
 func reduce(e *importer, n *onnx.Node) error {
 	x, err := e.activation(n, 0)
@@ -166,7 +166,7 @@ func reduce(e *importer, n *onnx.Node) error {
 	if len(dims) == 0 {
 		dims = []int64{1}
 	}
-	op := map[string]string{"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "reduce_max", "ReduceMin": "reduce_min"}[n.OpType]
+	op := map[string]string{"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "reduce_max", "ReduceMin": "reduce_min", "ReduceProd": "reduce_prod"}[n.OpType]
 	k := keep != 0
 	cl := x.cl && k
 	if !isVariant {
