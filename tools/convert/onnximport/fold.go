@@ -182,9 +182,73 @@ func clampBig(v int64) int64 { return max(-(1 << 40), min(v, 1<<40)) }
 // sliceConst keeps [lo[i], hi[i]) of every axis of c.
 func sliceConst(c *constant, lo, hi []int64) *constant {
 	dims := make([]int64, len(c.dims))
+	step := make([]int64, len(c.dims))
 	for i := range dims {
-		dims[i] = hi[i] - lo[i]
+		dims[i], step[i] = hi[i]-lo[i], 1
 	}
+	return stepConst(c, lo, step, dims)
+}
+
+// sliceFold folds Slice of a constant.
+func sliceFold(e *importer, n *onnx.Node, c *constant, starts, ends, axes, steps []int64) error {
+	out, err := sliceSteps(c, starts, ends, axes, steps)
+	if err != nil {
+		return err
+	}
+	return e.setConst(n, 0, out)
+}
+
+// sliceSteps slices a constant as ONNX's Slice defines it: for each axis,
+// start and end clamped to [0, d] (a positive step) or to [0, d-1] and
+// [-1, d-1] (a negative one), ceil((end - start) / step) elements, none
+// when that is not positive.
+func sliceSteps(c *constant, starts, ends, axes, steps []int64) (*constant, error) {
+	r := len(c.dims)
+	lo, step, dims := make([]int64, r), make([]int64, r), slices.Clone(c.dims)
+	for i := range step {
+		step[i] = 1
+	}
+	seen := make([]bool, r)
+	for i, a64 := range axes {
+		a, err := normAxis(a64, r)
+		if err != nil || seen[a] {
+			return nil, fmt.Errorf("axes %v for rank %d", axes, r)
+		}
+		seen[a] = true
+		s := int64(1)
+		if steps != nil {
+			s = steps[i]
+		}
+		if s == 0 {
+			return nil, fmt.Errorf("steps %v: a step of 0", steps)
+		}
+		d := c.dims[a]
+		b, en := clampBig(starts[i]), clampBig(ends[i])
+		if b < 0 {
+			b += d
+		}
+		if en < 0 {
+			en += d
+		}
+		if s > 0 {
+			b, en = min(max(b, 0), d), min(max(en, 0), d)
+		} else {
+			b, en = min(max(b, 0), d-1), min(max(en, -1), d-1)
+		}
+		cnt := int64(0)
+		if s > 0 && en > b {
+			cnt = (en - b + s - 1) / s
+		} else if s < 0 && en < b {
+			cnt = (b - en - s - 1) / -s
+		}
+		lo[a], step[a], dims[a] = b, s, cnt
+	}
+	return stepConst(c, lo, step, dims), nil
+}
+
+// stepConst returns the elements lo + idx*step of c for every index idx
+// within dims.
+func stepConst(c *constant, lo, step, dims []int64) *constant {
 	out := &constant{dims: dims, isInt: c.isInt}
 	n, _ := product(dims)
 	in := strides(c.dims)
@@ -192,7 +256,7 @@ func sliceConst(c *constant, lo, hi []int64) *constant {
 	for range n {
 		src := 0
 		for i, x := range idx {
-			src += int(x+lo[i]) * in[i]
+			src += int(lo[i]+x*step[i]) * in[i]
 		}
 		if c.isInt {
 			out.i = append(out.i, c.i[src])

@@ -390,8 +390,8 @@ func concat(e *importer, n *onnx.Node) error {
 	return e.emitOut(n, "concat", ins, graph.Axis(axis), dims, cl)
 }
 
-// slice translates Slice (steps 1): constants fold, activations slice on
-// the axes mapped to their layout.
+// slice translates Slice: constants fold (any steps, empty results);
+// activations slice with steps 1 on the axes mapped to their layout.
 func slice(e *importer, n *onnx.Node) error {
 	x, err := e.arg(n, 0)
 	if err != nil {
@@ -433,6 +433,9 @@ func slice(e *importer, n *onnx.Node) error {
 	if len(starts) != len(ends) || len(axes) != len(starts) || (steps != nil && len(steps) != len(starts)) {
 		return fmt.Errorf("starts %v, ends %v, axes %v, steps %v", starts, ends, axes, steps)
 	}
+	if x.c != nil {
+		return sliceFold(e, n, x.c, starts, ends, axes, steps)
+	}
 	for _, s := range steps {
 		if s != 1 {
 			return fmt.Errorf("%w: steps %v", ErrUnsupported, steps)
@@ -462,9 +465,6 @@ func slice(e *importer, n *onnx.Node) error {
 		lo[a], hi[a], dims[a] = b, en, en-b
 		ourAxes = append(ourAxes, x.ourAxis(a))
 		ourStarts, ourEnds = append(ourStarts, int(b)), append(ourEnds, int(en))
-	}
-	if x.c != nil {
-		return e.setConst(n, 0, sliceConst(x.c, lo, hi))
 	}
 	if len(ourAxes) == 0 {
 		return e.alias(n, x)
