@@ -37,7 +37,7 @@
 //	transpose.go    transpose        x                                         TransposeAttrs
 //	concat.go       concat           x...                                      AxisAttrs (default -1)
 //	                split            x -> len(sizes) outputs                   SplitAttrs
-//	slice.go        slice            x                                         SliceAttrs
+//	slice.go        slice            x                                         SliceAttrs (steps: one strided copy)
 //	resize.go       resize           x                                         ResizeAttrs (nearest, linear, cubic; ONNX's coordinate modes)
 //	convtranspose.go conv_transpose  x, w [K1..Kd, Cout/groups, Cin], bias?    ConvTransposeAttrs
 //	matmul.go       matmul           a, b (either may be a weight; numpy's batched matmul)

@@ -222,28 +222,34 @@ func sliceSteps(c *constant, starts, ends, axes, steps []int64) (*constant, erro
 		if s == 0 {
 			return nil, fmt.Errorf("steps %v: a step of 0", steps)
 		}
-		d := c.dims[a]
-		b, en := clampBig(starts[i]), clampBig(ends[i])
-		if b < 0 {
-			b += d
-		}
-		if en < 0 {
-			en += d
-		}
-		if s > 0 {
-			b, en = min(max(b, 0), d), min(max(en, 0), d)
-		} else {
-			b, en = min(max(b, 0), d-1), min(max(en, -1), d-1)
-		}
-		cnt := int64(0)
-		if s > 0 && en > b {
-			cnt = (en - b + s - 1) / s
-		} else if s < 0 && en < b {
-			cnt = (b - en - s - 1) / -s
-		}
+		b, cnt := sliceWindow(c.dims[a], starts[i], ends[i], s)
 		lo[a], step[a], dims[a] = b, s, cnt
 	}
 	return stepConst(c, lo, step, dims), nil
+}
+
+// sliceWindow resolves one axis of extent d of Slice (step s != 0): the
+// first index and the element count (0 when nothing is kept).
+func sliceWindow(d, start, end, s int64) (first, count int64) {
+	b, en := clampBig(start), clampBig(end)
+	if b < 0 {
+		b += d
+	}
+	if en < 0 {
+		en += d
+	}
+	if s > 0 {
+		b, en = min(max(b, 0), d), min(max(en, 0), d)
+	} else {
+		b, en = min(max(b, 0), d-1), min(max(en, -1), d-1)
+	}
+	switch {
+	case s > 0 && en > b:
+		count = (en - b + s - 1) / s
+	case s < 0 && en < b:
+		count = (b - en - s - 1) / -s
+	}
+	return b, count
 }
 
 // stepConst returns the elements lo + idx*step of c for every index idx

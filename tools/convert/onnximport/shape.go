@@ -436,9 +436,13 @@ func slice(e *importer, n *onnx.Node) error {
 	if x.c != nil {
 		return sliceFold(e, n, x.c, starts, ends, axes, steps)
 	}
+	var ourSteps []int
 	for _, s := range steps {
+		if s == 0 {
+			return fmt.Errorf("steps %v: a step of 0", steps)
+		}
 		if s != 1 {
-			return fmt.Errorf("%w: steps %v", ErrUnsupported, steps)
+			ourSteps = []int{}
 		}
 	}
 	dims := slices.Clone(x.dims)
@@ -458,6 +462,24 @@ func slice(e *importer, n *onnx.Node) error {
 			}
 			return fmt.Errorf("%w: slicing axis %d of unknown extent", ErrUnsupported, a)
 		}
+		if ourSteps != nil {
+			// A step: ONNX's clamping (sliceSteps), then the IR's
+			// slice with the resolved start and end (-(d+1) is
+			// "before the first" for a negative step).
+			st := steps[i]
+			b, cnt := sliceWindow(d, starts[i], ends[i], st)
+			if cnt <= 0 {
+				return fmt.Errorf("%w: slice [%d, %d) step %d of axis %d keeps nothing", ErrUnsupported, starts[i], ends[i], st, a)
+			}
+			en := b + cnt*st
+			if en < 0 {
+				en = -(d + 1)
+			}
+			dims[a] = cnt
+			ourAxes = append(ourAxes, x.ourAxis(a))
+			ourStarts, ourEnds, ourSteps = append(ourStarts, int(b)), append(ourEnds, int(min(en, d))), append(ourSteps, int(st))
+			continue
+		}
 		b, en := clampRange(clampBig(starts[i]), d), clampRange(clampBig(ends[i]), d)
 		if en <= b {
 			return fmt.Errorf("%w: slice [%d, %d) of axis %d keeps nothing", ErrUnsupported, starts[i], ends[i], a)
@@ -469,7 +491,7 @@ func slice(e *importer, n *onnx.Node) error {
 	if len(ourAxes) == 0 {
 		return e.alias(n, x)
 	}
-	return e.emitOut(n, "slice", []irIn{vin(x)}, graph.SliceAttrs{Axes: ourAxes, Starts: ourStarts, Ends: ourEnds}, dims, x.cl)
+	return e.emitOut(n, "slice", []irIn{vin(x)}, graph.SliceAttrs{Axes: ourAxes, Starts: ourStarts, Ends: ourEnds, Steps: ourSteps}, dims, x.cl)
 }
 
 // showDims writes dims for a user: the batch as N, extents known only at
