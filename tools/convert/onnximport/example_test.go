@@ -72,5 +72,5 @@ func ExampleImport() {
 func ExampleOps() {
 	fmt.Println(len(onnximport.Ops()), onnximport.Ops()[:6])
 	// Output:
-	// 87 [Abs Add ArgMax ArgMin AveragePool BatchNormalization]
+	// 90 [Abs Add ArgMax ArgMin AveragePool BatchNormalization]
 }
