@@ -117,9 +117,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzJSLiteral$$' -fuzztime $(FUZZTIME) ./tools/convert/tfjs/
 	$(GO) test -run '^$$' -fuzz '^FuzzGraphModelJSON$$' -fuzztime $(FUZZTIME_SLOW) ./tools/convert/tfjs/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./core/weights/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./core/weights/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadIDXImages$$' -fuzztime $(FUZZTIME) ./core/data/
 	$(GO) test -run '^$$' -fuzz '^FuzzGraphJSON$$' -fuzztime $(FUZZTIME) ./core/graph/
 	$(GO) test -run '^$$' -fuzz '^FuzzBuild$$' -fuzztime $(FUZZTIME_SLOW) ./models/
+	$(GO) test -run '^$$' -fuzz '^FuzzPreprocess$$' -fuzztime $(FUZZTIME_SLOW) ./models/
 
 # WebGPU kernels in headless Chromium (SwiftShader): conformance suite,
 # cross-checks against core/cpu, zoo parity (more families at 64x64), and
