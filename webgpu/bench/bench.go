@@ -15,10 +15,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -245,6 +247,11 @@ func startChromium(c config, url string, done chan string) (stop func(), err err
 	var logBuf bytes.Buffer
 	cmd := exec.Command(c.chromium, args...)
 	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	// Chromium and its helpers get a process group of their own, ended
+	// with it; on Linux the kernel also ends Chromium when this program
+	// dies, however it dies (SIGKILL, or SIGPIPE once its output pipe is
+	// closed), so an interrupted benchmark leaves no browser running.
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(profile)
 		return nil, fmt.Errorf("starting Chromium: %w (webgpu/testdata/bench-browser.sh installs it)", err)
@@ -258,16 +265,34 @@ func startChromium(c config, url string, done chan string) (stop func(), err err
 		default:
 		}
 	}()
-	return func() {
-		cmd.Process.Kill()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			killGroup(cmd)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			select {
+			case <-exited:
+			case <-ctx.Done():
+			}
+			os.RemoveAll(profile)
+		})
+	}
+	// An interrupt or a termination request ends Chromium before this
+	// program exits.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
 		select {
+		case s := <-sig:
+			stop()
+			fmt.Fprintln(os.Stderr, "bench: stopped by", s)
+			os.Exit(1)
 		case <-exited:
-		case <-ctx.Done():
+			signal.Stop(sig)
 		}
-		os.RemoveAll(profile)
-	}, nil
+	}()
+	return stop, nil
 }
 
 func tail(s string, n int) string {
